@@ -1,0 +1,45 @@
+"""The error family: every error gorgon raises on purpose derives from GorgonError."""
+
+
+class GorgonError(Exception):
+    """Base of every error gorgon raises on purpose."""
+
+
+class ShapeError(GorgonError, ValueError):
+    """A node's inputs have shapes its op cannot take."""
+
+
+class DtypeError(GorgonError, TypeError):
+    """A node's inputs have dtypes its op cannot take, or dtypes that do not match."""
+
+
+class OpNotFound(GorgonError, AttributeError):
+    """No installed plugin registers an op of that name."""
+
+
+class PluginError(GorgonError):
+    """A plugin failed to load, or registered something wrong."""
+
+
+class NonDifferentiable(GorgonError):
+    """A gradient was asked through an op that has none."""
+
+
+class GradError(GorgonError):
+    """A gradient cannot be built: wrong cost, unreachable wrt, bad rule."""
+
+
+class ExecutionError(GorgonError):
+    """A kernel failed at run time; the message names the node, op and inputs."""
+
+
+class NaNError(ExecutionError):
+    """A watched run produced a NaN; the message names the first node that did."""
+
+
+class InfError(ExecutionError):
+    """A watched run produced an infinity; the message names the first node that did."""
+
+
+class BindError(GorgonError, ValueError):
+    """A value cannot be bound to a node, or a node has no value where one is needed."""

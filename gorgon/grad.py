@@ -1,0 +1,145 @@
+"""Reverse-mode differentiation, shared by symbolic G.grad and the LispMachine.
+
+`backprop` walks the nodes between the cost and the targets in reverse build order,
+calls each op's gradient rule, sums broadcast gradients back to each input's shape,
+checks the rule's result and accumulates fan-out. Under G.grad the rules build nodes
+in the graph; under the LispMachine they run in an eager scratch graph, on values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from gorgon.errors import GradError, NonDifferentiable
+from gorgon.node import Node
+from gorgon.op import constant
+from gorgon.registry import registry
+from gorgon.types import describe
+
+
+def ancestors(outputs: Iterable[Node]) -> list[Node]:
+    """Every node the outputs depend on (themselves included), in build order."""
+    seen: dict[int, Node] = {}
+    stack = list(outputs)
+    while stack:
+        node = stack.pop()
+        if node.id not in seen:
+            seen[node.id] = node
+            stack.extend(node.inputs)
+    return [seen[i] for i in sorted(seen)]
+
+
+def sum_to(gradient: Node, shape: tuple[int, ...]) -> Node:
+    """Sum a broadcast gradient back to `shape`."""
+    lead = gradient.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, dim in enumerate(shape) if dim == 1 and gradient.shape[lead + i] != 1)
+    if axes:
+        gradient = registry.function("sum")(gradient, axis=axes)
+    if gradient.shape != shape:
+        gradient = registry.function("reshape")(gradient, shape)
+    return gradient
+
+
+def _fit(node: Node, parent: Node, position: int, gradient: object) -> Node:
+    blame = f"gradient rule of op {node.op} (node {node.name!r}, input {position} {describe(parent)})"
+    if not isinstance(gradient, Node):
+        raise GradError(f"{blame} returned {type(gradient).__name__}, not a node")
+    if gradient.dtype != parent.dtype:
+        raise GradError(f"{blame} returned dtype {gradient.dtype}, expected {parent.dtype}")
+    if gradient.shape != parent.shape:
+        try:
+            target = np.broadcast_shapes(parent.shape, gradient.shape)
+        except ValueError:
+            target = None
+        if target != gradient.shape:
+            raise GradError(f"{blame} returned shape {gradient.shape}, which does not reduce to {parent.shape}")
+        gradient = sum_to(gradient, parent.shape)
+    return gradient
+
+
+def backprop(cost: Node, seed: Node, targets: Iterable[Node],
+             lift: Callable[[Node], Node] = lambda n: n) -> dict[Node, Node]:
+    """Adjoints d(cost)/d(node) of every node between `targets` and `cost`.
+
+    `lift` maps a graph node to what the rules receive (itself, or an eager proxy that
+    holds its value); the adjoints returned live where the rules built them.
+    """
+    order = ancestors([cost])
+    relevant = set(targets)
+    for node in order:
+        if node.op is not None and node.dtype.kind == "f" and any(p in relevant for p in node.inputs):
+            relevant.add(node)
+    adjoints: dict[Node, Node] = {}
+    if cost not in relevant:
+        return adjoints
+    adjoints[cost] = seed
+    for node in reversed(order):
+        gradient = adjoints.get(node)
+        if node.op is None or gradient is None or not any(p in relevant for p in node.inputs):
+            continue
+        if not node.op.differentiable:
+            raise NonDifferentiable(
+                f"cannot differentiate through node {node.name!r}: op {node.op} has no gradient "
+                f"(built at {node.origin})")
+        rules = node.op.vjp([lift(p) for p in node.inputs], lift(node), gradient)
+        if len(rules) != len(node.inputs):
+            raise GradError(f"gradient rule of op {node.op} returned {len(rules)} gradients "
+                            f"for {len(node.inputs)} inputs")
+        for position, (parent, rule) in enumerate(zip(node.inputs, rules)):
+            if rule is None or parent not in relevant:
+                continue
+            rule = _fit(node, parent, position, rule)
+            previous = adjoints.get(parent)
+            adjoints[parent] = rule if previous is None else registry.function("add")(previous, rule)
+    return adjoints
+
+
+def grad(cost: Node, *wrt: Node, grad_output: Node | None = None,
+         allow_unused: bool = False) -> list[Node]:
+    """Symbolic gradients d(cost)/d(w), one new node per `w`, differentiable again.
+
+    `cost` must be a float scalar unless `grad_output` (a node of cost's shape) seeds it.
+    A `w` that cost does not depend on is a GradError, or a zeros constant with
+    `allow_unused=True` (PyTorch's choice).
+    """
+    if not isinstance(cost, Node):
+        raise TypeError(f"G.grad: cost must be a node, got {type(cost).__name__}")
+    if not wrt:
+        raise GradError("G.grad: give at least one node to differentiate with respect to")
+    for w in wrt:
+        if not isinstance(w, Node):
+            raise TypeError(f"G.grad: wrt must be nodes, got {type(w).__name__}")
+        if w.graph is not cost.graph:
+            raise GradError(f"G.grad: {w.name!r} is in another graph than cost {cost.name!r}")
+        if w.dtype.kind != "f":
+            raise GradError(f"G.grad: cannot differentiate with respect to {describe(w)}: not a float")
+    if cost.dtype.kind != "f":
+        raise GradError(f"G.grad: cost {describe(cost)} must be a float")
+    graph = cost.graph
+    if grad_output is None and cost.shape != ():
+        raise GradError(f"G.grad: cost {describe(cost)} must be a scalar (or pass grad_output)")
+    if grad_output is not None and (grad_output.shape != cost.shape or grad_output.dtype != cost.dtype):
+        raise GradError(f"G.grad: grad_output {describe(grad_output)} must match cost {describe(cost)}")
+    graph.building_grad = True
+    try:
+        seed = grad_output if grad_output is not None else constant(
+            np.ones(cost.shape, cost.dtype), graph, name=f"d{cost.name}")
+        adjoints = backprop(cost, seed, wrt)
+        results = []
+        for w in wrt:
+            result = adjoints.get(w)
+            if result is None:
+                if not allow_unused:
+                    raise GradError(f"G.grad: cost {cost.name!r} does not depend on {w.name!r} "
+                                    "(pass allow_unused=True for zeros)")
+                result = constant(np.zeros(w.shape, w.dtype), graph, name=f"d{w.name}")
+            results.append(result)
+    finally:
+        graph.building_grad = False
+    graph.adjoints.update(adjoints)
+    graph.grad_map.update(zip(wrt, results))
+    graph.grad_cost = cost
+    return results

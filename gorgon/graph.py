@@ -1,0 +1,80 @@
+"""Graph: the nodes of one expression, in the order they were built (a topological order)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from gorgon.node import Node
+
+
+class ValueSource(Protocol):
+    """What a machine offers the graph after a run: computed values and gradients."""
+
+    def value_of(self, node: Node) -> np.ndarray | None: ...
+
+    def grad_of(self, node: Node) -> np.ndarray | None: ...
+
+
+class Graph:
+    """An expression graph. Nodes are appended as they are built, so `nodes` is in
+    topological order; `version` counts additions and `bindings` counts G.let calls, so
+    a compiled machine can tell when to recompile or re-read its inputs.
+
+    An eager graph computes each op node's value as soon as it is built; the LispMachine
+    uses one to run gradient rules on values.
+    """
+
+    def __init__(self, eager: bool = False):
+        self.nodes: list[Node] = []
+        self.eager = eager
+        self.version = 0
+        self.bindings = 0
+        self.building_grad = False
+        self.grad_map: dict[Node, Node] = {}
+        self.adjoints: dict[Node, Node] = {}
+        self.grad_cost: Node | None = None
+        self.source: ValueSource | None = None
+        self.training = True
+
+    def add(self, node: Node) -> int:
+        self.nodes.append(node)
+        self.version += 1
+        return len(self.nodes) - 1
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __iter__(self):
+        return iter(self.nodes)
+
+    def __repr__(self) -> str:
+        return f"<Graph {len(self.nodes)} nodes>"
+
+    def value_of(self, node: Node) -> np.ndarray | None:
+        if self.eager:
+            return node._value
+        return None if self.source is None else self.source.value_of(node)
+
+    def grad_of(self, node: Node) -> np.ndarray | None:
+        return None if self.source is None else self.source.grad_of(node)
+
+    def inputs(self) -> list[Node]:
+        """The input nodes (bound with G.let), in build order."""
+        from gorgon.node import INPUT
+
+        return [n for n in self.nodes if n.role == INPUT]
+
+    def by_name(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(f"no node named {name!r} in this graph")
+
+    def to_dot(self) -> str:
+        """Graphviz DOT text: one box per node with its op, shape and dtype."""
+        from gorgon.dot import graph_to_dot
+
+        return graph_to_dot(self)

@@ -1,0 +1,37 @@
+"""The hooks a gorgon plugin implements. One module, every hook documented here.
+
+A plugin is a module named by an entry point in the group ``gorgon``::
+
+    [project.entry-points.gorgon]
+    myops = "my_package.plugin"
+
+whose functions marked with ``@gorgon.hookimpl`` are called once when gorgon first
+needs its ops. Each hook receives a ``register`` callback and calls it once per thing
+it provides.
+"""
+
+import pluggy
+
+PROJECT = "gorgon"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_ops(register):
+    """Register ops: call ``register(OpClass)`` once per subclass of ``gorgon.Op``.
+
+    The class's ``name`` becomes ``G.<name>`` and ``G.ops.<name>``; its ``call``
+    classmethod is what those names call. A name another plugin already registered is
+    an error naming both plugins.
+    """
+
+
+@hookspec
+def register_samples(register):
+    """Register conformance samples: call ``register(op_name, factory)`` once per op.
+
+    ``factory()`` returns a list of ``gorgon.testing.Sample`` and
+    ``gorgon.testing.ErrorSample``; the kit (``gorgon.testing``) checks the op on them.
+    Every registered op must have samples: the test suite fails for one without.
+    """

@@ -1,0 +1,124 @@
+"""Input and constant node constructors, and G.let, which binds a value to an input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from gorgon.dtypes import as_dtype
+from gorgon.errors import BindError, DtypeError, ShapeError
+from gorgon.graph import Graph
+from gorgon.node import INPUT, Node
+from gorgon.op import constant as graph_constant
+
+Init = Callable[[tuple[int, ...], np.dtype], np.ndarray]
+
+
+def _check_shape(shape: Any, what: str) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{what}: shape must be a tuple of ints, got {shape!r}") from None
+    for dim in dims:
+        if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+            raise TypeError(f"{what}: shape must be a tuple of ints, got {shape!r}")
+        if dim < 0:
+            raise ShapeError(f"{what}: shape {shape!r} has a negative dimension")
+    return tuple(int(d) for d in dims)
+
+
+def tensor(graph: Graph, dtype: Any, shape: Any = (), name: str | None = None,
+           value: Any = None, init: Init | None = None) -> Node:
+    """An input node of any rank; bind its value now (`value=`, `init=`) or later (G.let)."""
+    if not isinstance(graph, Graph):
+        raise TypeError(f"expected a G.Graph as first argument, got {type(graph).__name__}")
+    dims = _check_shape(shape, f"input {name!r}")
+    node = Node(graph, INPUT, dims, as_dtype(dtype), name=name)
+    if value is not None and init is not None:
+        raise BindError(f"input {node.name!r}: give value= or init=, not both")
+    if init is not None:
+        value = init(dims, node.dtype)
+    if value is not None:
+        let(node, value)
+    return node
+
+
+def scalar(graph: Graph, dtype: Any, name: str | None = None, value: Any = None,
+           init: Init | None = None) -> Node:
+    """A rank-0 input node."""
+    return tensor(graph, dtype, (), name=name, value=value, init=init)
+
+
+def vector(graph: Graph, dtype: Any, shape: Any, name: str | None = None,
+           value: Any = None, init: Init | None = None) -> Node:
+    """A rank-1 input node."""
+    dims = _check_shape(shape, f"vector {name!r}")
+    if len(dims) != 1:
+        raise ShapeError(f"vector {name!r}: shape must have one dimension, got {dims}")
+    return tensor(graph, dtype, dims, name=name, value=value, init=init)
+
+
+def matrix(graph: Graph, dtype: Any, shape: Any, name: str | None = None,
+           value: Any = None, init: Init | None = None) -> Node:
+    """A rank-2 input node."""
+    dims = _check_shape(shape, f"matrix {name!r}")
+    if len(dims) != 2:
+        raise ShapeError(f"matrix {name!r}: shape must have two dimensions, got {dims}")
+    return tensor(graph, dtype, dims, name=name, value=value, init=init)
+
+
+class Constant:
+    """A constant not yet in a graph: it becomes a constant node where it is first used."""
+
+    def __init__(self, value: Any, dtype: Any = None, name: str | None = None):
+        self.value = np.array(value, dtype=None if dtype is None else as_dtype(dtype))
+        self.name = name
+
+    def node_in(self, graph: Graph) -> Node:
+        return graph_constant(self.value, graph, name=self.name)
+
+    def __repr__(self) -> str:
+        return f"<Constant {self.name or ''} {self.value.shape} {self.value.dtype}>"
+
+
+def constant(value: Any, graph: Graph | None = None, dtype: Any = None,
+             name: str | None = None) -> Node | Constant:
+    """A constant: a node of `graph`, or (without a graph) a value that joins the graph
+    of the first op it is given to."""
+    if graph is None:
+        return Constant(value, dtype, name)
+    return graph_constant(value, graph, None if dtype is None else as_dtype(dtype), name)
+
+
+def _as_value(node: Node, value: Any) -> np.ndarray:
+    if isinstance(value, (np.ndarray, np.generic)):
+        array = np.asarray(value)
+        if array.dtype != node.dtype:
+            raise DtypeError(f"G.let: {node.name!r} is {node.dtype}, got a {array.dtype} array "
+                             f"(convert it with .astype({node.dtype.name}))")
+    else:
+        probe = np.asarray(value)
+        if probe.dtype.kind not in "biuf":
+            raise DtypeError(f"G.let: cannot bind {type(value).__name__} {value!r} to {node.name!r}")
+        if probe.dtype.kind == "f" and node.dtype.kind in "biu":
+            raise DtypeError(f"G.let: {node.name!r} is {node.dtype}; got floats {value!r}")
+        array = probe.astype(node.dtype)
+    if array.shape != node.shape:
+        raise ShapeError(f"G.let: {node.name!r} has shape {node.shape}, got a value of shape {array.shape}")
+    return array
+
+
+def let(node: Node, value: Any) -> None:
+    """Bind `value` to input `node`. A numpy array is bound as is (no copy), so updating
+    it in place is seen by the next run; a wrong shape or dtype keeps the old binding."""
+    if not isinstance(node, Node):
+        raise TypeError(f"G.let: expected a node, got {type(node).__name__}")
+    if node.role != INPUT:
+        raise BindError(f"G.let: {node.name!r} is a {node.role} node; only inputs can be bound")
+    array = _as_value(node, value)
+    node._value = array
+    node.graph.bindings += 1

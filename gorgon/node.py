@@ -1,0 +1,133 @@
+"""Node: one vertex of an expression graph, with Python operators that build more nodes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gorgon.origin import user_origin
+
+if TYPE_CHECKING:
+    from gorgon.graph import Graph
+    from gorgon.op import Op
+
+INPUT = "input"
+CONSTANT = "constant"
+OPERATION = "op"
+
+
+class Node:
+    """A value in a graph: an input (bound with G.let), a constant, or an op applied to nodes.
+
+    `value` and `grad` read what the machine that last ran the graph computed; an input's
+    value is the very array bound to it, so updating it in place is seen by the next run.
+    """
+
+    __slots__ = ("graph", "op", "inputs", "shape", "dtype", "name", "id", "role",
+                 "is_grad", "origin", "_value", "__weakref__")
+
+    def __init__(self, graph: Graph, role: str, shape: tuple[int, ...], dtype: np.dtype,
+                 name: str | None = None, op: Op | None = None, inputs: tuple[Node, ...] = ()):
+        self.graph = graph
+        self.role = role
+        self.op = op
+        self.inputs = inputs
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.is_grad = graph.building_grad
+        self.origin = user_origin()
+        self._value: np.ndarray | None = None
+        self.id = graph.add(self)
+        self.name = name if name is not None else f"{op.name if op else role}{self.id}"
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.op is None
+
+    @property
+    def value(self) -> np.ndarray | None:
+        """The node's value: the bound array for an input, else what the last run computed."""
+        if self.op is None:
+            return self._value
+        return self.graph.value_of(self)
+
+    @property
+    def grad(self) -> np.ndarray | None:
+        """d(cost)/d(node) from the last run, for nodes G.grad was asked about (or the
+        LispMachine differentiated); None when no run has computed it."""
+        return self.graph.grad_of(self)
+
+    @property
+    def T(self) -> Node:  # noqa: N802 - numpy's name
+        return _call("transpose", self)
+
+    def __repr__(self) -> str:
+        what = str(self.op) if self.op is not None else self.role
+        return f"<Node {self.name}: {what} {self.shape} {self.dtype}>"
+
+    def __add__(self, other: Any) -> Node:
+        return _call("add", self, other)
+
+    def __radd__(self, other: Any) -> Node:
+        return _call("add", other, self)
+
+    def __sub__(self, other: Any) -> Node:
+        return _call("sub", self, other)
+
+    def __rsub__(self, other: Any) -> Node:
+        return _call("sub", other, self)
+
+    def __mul__(self, other: Any) -> Node:
+        return _call("mul", self, other)
+
+    def __rmul__(self, other: Any) -> Node:
+        return _call("mul", other, self)
+
+    def __truediv__(self, other: Any) -> Node:
+        return _call("div", self, other)
+
+    def __rtruediv__(self, other: Any) -> Node:
+        return _call("div", other, self)
+
+    def __pow__(self, other: Any) -> Node:
+        return _call("pow", self, other)
+
+    def __rpow__(self, other: Any) -> Node:
+        return _call("pow", other, self)
+
+    def __matmul__(self, other: Any) -> Node:
+        return _call("matmul", self, other)
+
+    def __rmatmul__(self, other: Any) -> Node:
+        return _call("matmul", other, self)
+
+    def __neg__(self) -> Node:
+        return _call("neg", self)
+
+    def __abs__(self) -> Node:
+        return _call("abs", self)
+
+    def __getitem__(self, index: Any) -> Node:
+        return _call("getitem", self, index)
+
+    def __iter__(self):
+        raise TypeError(f"node {self.name!r} is not iterable; index it with node[i]")
+
+    def __bool__(self) -> bool:
+        raise TypeError(f"the truth value of node {self.name!r} is only known when the graph "
+                        "runs; use G.where / G.gt and friends to build conditions")
+
+
+def _call(op_name: str, *args: Any) -> Node:
+    from gorgon.registry import registry
+
+    return registry.function(op_name)(*args)

@@ -1,0 +1,152 @@
+"""The op protocol, and `apply`, which turns an op and its inputs into a node.
+
+An op, written once in a plugin, carries side by side:
+- `name` and parameters (hashable, shown as `sum{axis=(0,),keepdims=False}`);
+- `infer(*inputs)`: the output TensorType, raising ShapeError/DtypeError naming the
+  op and the input nodes when the inputs do not fit (helpers in `gorgon.infer`);
+- `forward(*arrays, out=None)`: the kernel on numpy arrays; when `out` is given it
+  writes every element of it and returns it. `inplace = i` declares that `out` may be
+  the i-th input itself;
+- `vjp(inputs, output, grad_output)`: the gradient rule, written with gorgon ops, one
+  node (or None: no gradient flows there) per input. The engine sums it back over
+  broadcast axes and checks its shape and dtype, so rules stay short.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from gorgon.errors import BindError, GorgonError, NonDifferentiable
+from gorgon.graph import Graph
+from gorgon.node import CONSTANT, OPERATION, Node
+from gorgon.types import TensorType
+
+
+class Op:
+    """Base class of every op. Subclasses set `name` and implement infer/forward/vjp."""
+
+    name: ClassVar[str] = ""
+    differentiable: ClassVar[bool] = True
+    inplace: ClassVar[int | None] = None
+    pure: ClassVar[bool] = True
+
+    def __init__(self, **params: Any):
+        for key, value in params.items():
+            setattr(self, key, value)
+        self.params = params
+        self._key = (type(self), tuple(sorted(params.items())))
+        try:
+            self._hash = hash(self._key)
+        except TypeError as exc:
+            raise GorgonError(f"{self.name}: parameters must be hashable, got {params!r}") from exc
+
+    @classmethod
+    def call(cls, *args: Any, **params: Any) -> Node:
+        """Build a node: `G.<name>(*args, **params)` lands here. Ops whose public call takes
+        non-node arguments (a shape, a list of nodes) override this and call `apply`."""
+        return apply(cls(**params), *args)
+
+    def infer(self, *inputs: Node) -> TensorType:
+        raise NotImplementedError(f"op {self.name} has no inference")
+
+    def forward(self, *arrays: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError(f"op {self.name} has no kernel")
+
+    def vjp(self, inputs: Sequence[Node], output: Node, grad_output: Node) -> Sequence[Node | None]:
+        raise NonDifferentiable(f"op {self} has no gradient (needed by node {output.name!r})")
+
+    def __eq__(self, other: object) -> bool:
+        if not self.pure:
+            return self is other
+        return isinstance(other, Op) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return self._hash if self.pure else id(self)
+
+    def __str__(self) -> str:
+        if not self.params:
+            return self.name
+        inner = ",".join(f"{k}={_show(v)}" for k, v in sorted(self.params.items()))
+        return f"{self.name}{{{inner}}}"
+
+    def __repr__(self) -> str:
+        return f"<op {self}>"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, np.dtype):
+        return str(value)
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def graph_of(args: Sequence[Any]) -> Graph | None:
+    for arg in args:
+        if isinstance(arg, Node):
+            return arg.graph
+    return None
+
+
+def constant(value: Any, graph: Graph, dtype: Any = None, name: str | None = None) -> Node:
+    """A constant node in `graph` holding `value` (converted to `dtype` when given)."""
+    array = np.array(value, dtype=dtype)
+    node = Node(graph, CONSTANT, array.shape, array.dtype, name=name)
+    array.flags.writeable = False
+    node._value = array
+    return node
+
+
+def weak_dtype(value: Any, nodes: Sequence[Node]) -> np.dtype | None:
+    """The dtype a Python scalar takes beside `nodes` (numpy 2 / JAX weak typing)."""
+    if not nodes:
+        return None
+    like = nodes[0].dtype
+    if isinstance(value, (bool, np.bool_)) or like.kind == "f":
+        return like
+    if isinstance(value, numbers.Integral):
+        return like if like.kind in "iu" else None
+    return np.dtype(np.float64) if like.kind in "iub" else like
+
+
+def lift(args: Sequence[Any], graph: Graph) -> tuple[Node, ...]:
+    """Turn every argument into a node of `graph`: Python scalars become weakly typed
+    constants, numpy arrays constants of their own dtype."""
+    nodes = [a for a in args if isinstance(a, Node)]
+    for node in nodes:
+        if node.graph is not graph:
+            raise GorgonError(f"node {node.name!r} belongs to another graph than {nodes[0].name!r}")
+    lifted = []
+    for arg in args:
+        if isinstance(arg, Node):
+            lifted.append(arg)
+        elif hasattr(arg, "node_in"):
+            lifted.append(arg.node_in(graph))
+        elif isinstance(arg, (bool, int, float)):
+            lifted.append(constant(arg, graph, weak_dtype(arg, nodes)))
+        elif isinstance(arg, (np.ndarray, np.generic, list, tuple)):
+            lifted.append(constant(arg, graph))
+        else:
+            raise TypeError(f"cannot use {type(arg).__name__} {arg!r} as a node")
+    return tuple(lifted)
+
+
+def apply(op: Op, *args: Any, graph: Graph | None = None) -> Node:
+    """Build the node `op(*args)`: lift the arguments, infer the output type (where a
+    wrong input fails, naming the op and the nodes), and in an eager graph compute it."""
+    graph = graph or graph_of(args)
+    if graph is None:
+        raise GorgonError(f"{op.name}: needs at least one node among its inputs to know its graph")
+    inputs = lift(args, graph)
+    out_type = op.infer(*inputs)
+    node = Node(graph, OPERATION, out_type.shape, out_type.dtype, op=op, inputs=inputs)
+    if graph.eager:
+        values = []
+        for parent in inputs:
+            if parent._value is None:
+                raise BindError(f"eager node {parent.name!r} has no value")
+            values.append(parent._value)
+        node._value = np.asarray(op.forward(*values))
+    return node

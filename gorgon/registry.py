@@ -1,0 +1,202 @@
+"""The plugin registry: discovers plugins through entry points and holds their ops.
+
+Loading is lazy (on the first op asked for) so importing gorgon never fails because
+of a plugin: a plugin that fails to import or to register is kept with its error,
+its ops are absent, and every other plugin still loads. Two environment variables
+choose plugins by entry-point name, as pytest's ``-p no:name`` does:
+``GORGON_PLUGINS=core,nn`` loads only those, ``GORGON_DISABLE_PLUGINS=conv`` skips those.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from gorgon import hookspecs
+from gorgon.errors import OpNotFound, PluginError
+from gorgon.op import Op
+
+GROUP = "gorgon"
+
+
+@dataclass
+class PluginInfo:
+    """One plugin as loaded: where it came from, what it registered, what went wrong."""
+
+    name: str
+    distribution: str
+    version: str
+    ops: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def _env_names(variable: str) -> set[str] | None:
+    raw = os.environ.get(variable)
+    if raw is None:
+        return None
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+class Registry:
+    """Ops by name, from every plugin installed under the entry-point group."""
+
+    def __init__(self, group: str = GROUP):
+        self.group = group
+        self._loaded = False
+        self.plugins: dict[str, PluginInfo] = {}
+        self.ops: dict[str, type[Op]] = {}
+        self.owners: dict[str, str] = {}
+        self.conflicts: dict[str, PluginError] = {}
+        self.samples: dict[str, Callable[[], list]] = {}
+        self._functions: dict[str, Callable[..., Any]] = {}
+        self._extra: list[tuple[str, ModuleType | object]] = []
+
+    def reload(self) -> None:
+        """Forget everything and discover the plugins again on next use."""
+        self.__init__(self.group)
+
+    def add_plugin(self, plugin: ModuleType | object, name: str) -> PluginInfo:
+        """Register a plugin object directly (a module or any object with hookimpls)."""
+        self._extra.append((name, plugin))
+        if self._loaded:
+            self._load_one(name, "(added at run time)", "", lambda: plugin)
+        return self.plugins[name] if self._loaded else PluginInfo(name, "", "")
+
+    def load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        only = _env_names("GORGON_PLUGINS")
+        blocked = _env_names("GORGON_DISABLE_PLUGINS") or set()
+        for ep in sorted(entry_points(group=self.group), key=lambda e: e.name):
+            if (only is not None and ep.name not in only) or ep.name in blocked:
+                continue
+            dist, version = _distribution(ep)
+            self._load_one(ep.name, dist, version, ep.load)
+        for name, plugin in self._extra:
+            self._load_one(name, "(added at run time)", "", lambda p=plugin: p)
+
+    def _load_one(self, name: str, dist: str, version: str, loader: Callable[[], Any]) -> None:
+        info = PluginInfo(name, dist, version)
+        self.plugins[name] = info
+        try:
+            module = loader()
+            manager = pluggy.PluginManager(hookspecs.PROJECT)
+            manager.add_hookspecs(hookspecs)
+            manager.register(module, name=name)
+            manager.check_pending()
+        except Exception as exc:  # a broken plugin must not break gorgon
+            self._fail(info, exc)
+            return
+        for impl in manager.hook.register_ops.get_hookimpls():
+            self._call_hook(info, impl.function, lambda op: self._register_op(info, op))
+        for impl in manager.hook.register_samples.get_hookimpls():
+            self._call_hook(info, impl.function, self._register_samples)
+
+    def _call_hook(self, info: PluginInfo, hook: Callable, register: Callable) -> None:
+        try:
+            hook(register=register)
+        except Exception as exc:  # a broken plugin must not break gorgon
+            self._fail(info, exc)
+
+    def _register_op(self, info: PluginInfo, op: Any) -> None:
+        label = f"plugin {info.name!r} ({info.distribution})"
+        if not (isinstance(op, type) and issubclass(op, Op)):
+            self._fail(info, PluginError(f"{label} registered {op!r}, which is not a subclass of gorgon.Op"))
+        elif not op.name.isidentifier():
+            self._fail(info, PluginError(f"{label} registered {op.__name__} with invalid name {op.name!r}"))
+        elif op.name in self.owners:
+            first = self.plugins[self.owners[op.name]]
+            error = PluginError(
+                f"op {op.name!r} is registered by two plugins: {first.name!r} ({first.distribution}) "
+                f"and {info.name!r} ({info.distribution}); disable one with GORGON_DISABLE_PLUGINS")
+            self.ops.pop(op.name, None)
+            self.conflicts[op.name] = error
+            self._fail(info, error)
+        else:
+            self.ops[op.name] = op
+            self.owners[op.name] = info.name
+            info.ops.append(op.name)
+
+    @staticmethod
+    def _fail(info: PluginInfo, error: Exception) -> None:
+        message = f"{type(error).__name__}: {error}"
+        info.error = message if info.error is None else f"{info.error}; {message}"
+
+    def _register_samples(self, op_name: str, factory: Callable[[], list]) -> None:
+        self.samples[op_name] = factory
+
+    def op(self, name: str) -> type[Op]:
+        """The op class registered under `name`."""
+        self.load()
+        if name in self.conflicts:
+            raise self.conflicts[name]
+        try:
+            return self.ops[name]
+        except KeyError:
+            raise OpNotFound(self._not_found(name)) from None
+
+    def function(self, name: str) -> Callable[..., Any]:
+        """The public function `G.<name>`: builds a node of that op."""
+        fn = self._functions.get(name)
+        if fn is None:
+            fn = _public_function(self.op(name))
+            self._functions[name] = fn
+        return fn
+
+    def _not_found(self, name: str) -> str:
+        message = f"no installed plugin registers an op named {name!r}"
+        failed = [p for p in self.plugins.values() if p.error]
+        if failed:
+            message += "; plugins that failed to load: " + ", ".join(
+                f"{p.name!r} ({p.distribution}): {p.error}" for p in failed)
+        return message
+
+    def errors(self) -> list[str]:
+        """Every load error, one line per plugin."""
+        self.load()
+        return [f"{p.name} ({p.distribution}): {p.error}" for p in self.plugins.values() if p.error]
+
+
+def _public_function(op: type[Op]) -> Callable[..., Any]:
+    build = op.call
+
+    def function(*args: Any, **params: Any) -> Any:
+        return build(*args, **params)
+
+    function.__name__ = function.__qualname__ = op.name
+    function.__doc__ = op.__doc__
+    function.op = op
+    return function
+
+
+def _distribution(ep: EntryPoint) -> tuple[str, str]:
+    dist = ep.dist
+    if dist is None:
+        return "(unknown distribution)", ""
+    return dist.metadata["Name"], dist.version
+
+
+registry = Registry()
+
+
+class OpNamespace:
+    """`G.ops`: every registered op as an attribute."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return registry.function(name)
+
+    def __dir__(self) -> list[str]:
+        registry.load()
+        return sorted(registry.ops)
+
+
+ops = OpNamespace()

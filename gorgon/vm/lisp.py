@@ -1,0 +1,155 @@
+"""LispMachine: walks the graph node by node, no compile step, and backpropagates on
+values with the ops' own gradient rules. It runs the graph as it is at each call, so
+graphs that grow or change between runs (RNNs over variable-length input) just work."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from gorgon.compile import forward_nodes
+from gorgon.errors import BindError, ExecutionError, GradError
+from gorgon.grad import ancestors, backprop
+from gorgon.graph import Graph
+from gorgon.node import CONSTANT, INPUT, Node
+from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
+
+
+class LispMachine:
+    """Runs a graph dynamically. Options (Gorgonia's VM options):
+
+    - `cost`: the scalar to differentiate; default: the cost G.grad was last given, else
+      the one float scalar node nothing else uses (no backward pass when there is none);
+    - `wrt`: the nodes whose `.grad` to fill; default: every float input the cost uses;
+    - `forward_only` / `backward_only`: run one pass (backward_only reuses the last
+      forward values);
+    - `watch_nan` / `watch_inf`: raise NaNError/InfError naming the first node that made one;
+    - `trace`: True logs each node to the `gorgon.vm` logger, a callable receives each line;
+    - `bind_dual_values`: keep the gradient of every node backprop passed through, not
+      only of `wrt`.
+    """
+
+    def __init__(self, graph: Graph, *, cost: Node | None = None, wrt: Sequence[Node] | None = None,
+                 forward_only: bool = False, backward_only: bool = False, watch_nan: bool = False,
+                 watch_inf: bool = False, trace: bool | Tracer | None = None,
+                 bind_dual_values: bool = False):
+        if not isinstance(graph, Graph):
+            raise TypeError(f"LispMachine needs a G.Graph, got {type(graph).__name__}")
+        if forward_only and backward_only:
+            raise ValueError("LispMachine: forward_only and backward_only exclude each other")
+        self.graph = graph
+        self.cost = cost
+        self.wrt = None if wrt is None else list(wrt)
+        self.forward_only = forward_only
+        self.backward_only = backward_only
+        self.watch_nan = watch_nan
+        self.watch_inf = watch_inf
+        self.tracer = make_tracer(trace)
+        self.bind_dual_values = bind_dual_values
+        self.values: dict[Node, np.ndarray] = {}
+        self.grads: dict[Node, np.ndarray] = {}
+        self._version = -1
+
+    def run_all(self) -> None:
+        """Run forward (computing every node) then backward (filling `.grad`)."""
+        if not self.backward_only:
+            self.grads = {}
+            self.values = self._forward()
+            self._version = self.graph.version
+        elif self._version != self.graph.version or not self.values:
+            raise BindError("LispMachine(backward_only=True) needs a forward run of this graph "
+                            "first (from a machine without backward_only)")
+        self.graph.source = self
+        if not self.forward_only:
+            self.grads = self._backward()
+
+    def _forward(self) -> dict[Node, np.ndarray]:
+        nodes = forward_nodes(self.graph.nodes) if self.forward_only else self.graph.nodes
+        values: dict[Node, np.ndarray] = {}
+        for node in nodes:
+            if node.op is None:
+                if node._value is None:
+                    raise BindError(f"input {node.name!r} has no value: bind one with G.let "
+                                    f"(built at {node.origin})")
+                values[node] = node._value
+                continue
+            args = [values[p] for p in node.inputs]
+            try:
+                value = np.asarray(node.op.forward(*args))
+            except Exception as exc:
+                raise kernel_failure(node, exc, args) from exc
+            if value.shape != node.shape or value.dtype != node.dtype:
+                raise ExecutionError(
+                    f"kernel of op {node.op} returned {value.shape} {value.dtype} for node "
+                    f"{node.name!r}, whose inferred type is {node.shape} {node.dtype}")
+            values[node] = value
+            if self.tracer is not None:
+                self.tracer(f"{node.name} = {node.op}({', '.join(p.name for p in node.inputs)})"
+                            f"   = {summary(value)}")
+            check_finite(node, value, self.watch_nan, self.watch_inf)
+        return values
+
+    def _find_cost(self) -> Node | None:
+        if self.cost is not None:
+            return self.cost
+        if self.graph.grad_cost is not None:
+            return self.graph.grad_cost
+        used = {p for node in self.graph.nodes for p in node.inputs}
+        sinks = [n for n in forward_nodes(self.graph.nodes)
+                 if n not in used and n.op is not None and n.shape == () and n.dtype.kind == "f"]
+        return sinks[0] if len(sinks) == 1 else None
+
+    def _backward(self) -> dict[Node, np.ndarray]:
+        cost = self._find_cost()
+        if cost is None:
+            if self.backward_only:
+                raise GradError("LispMachine: no cost to differentiate; pass cost=")
+            return {}
+        if cost.shape != () or cost.dtype.kind != "f":
+            raise GradError(f"LispMachine: cost {cost.name!r} must be a float scalar, "
+                            f"got {cost.shape} {cost.dtype}")
+        wrt = self.wrt
+        if wrt is None:
+            wrt = [n for n in ancestors([cost]) if n.role == INPUT and n.dtype.kind == "f"]
+        scratch = Graph(eager=True)
+        proxies: dict[Node, Node] = {}
+
+        def lift(node: Node) -> Node:
+            proxy = proxies.get(node)
+            if proxy is None:
+                proxy = Node(scratch, CONSTANT, node.shape, node.dtype, name=node.name)
+                proxy._value = self.values[node]
+                proxies[node] = proxy
+            return proxy
+
+        seed = Node(scratch, CONSTANT, (), cost.dtype, name=f"d{cost.name}")
+        seed._value = np.ones((), cost.dtype)
+        adjoints = backprop(cost, seed, wrt, lift)
+        keep = adjoints if self.bind_dual_values else wrt
+        grads = {}
+        for node in keep:
+            if node in adjoints:
+                grads[node] = adjoints[node]._value
+                check_finite(node, grads[node], self.watch_nan, self.watch_inf, "gradient")
+        return grads
+
+    def reset(self) -> None:
+        """Forget the last run's values and gradients."""
+        self.values = {}
+        self.grads = {}
+        self._version = -1
+
+    def value_of(self, node: Node) -> np.ndarray | None:
+        return self.values.get(node)
+
+    def grad_of(self, node: Node) -> np.ndarray | None:
+        gradient = self.grads.get(node)
+        if gradient is None:
+            symbolic = self.graph.grad_map.get(node)
+            if symbolic is not None:
+                gradient = self.values.get(symbolic)
+        return gradient
+
+    def __repr__(self) -> str:
+        return f"<LispMachine over {len(self.graph.nodes)} nodes>"

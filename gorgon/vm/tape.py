@@ -1,0 +1,129 @@
+"""TapeMachine: compile once, run many.
+
+The graph is compiled into a Program; every op's output buffer is allocated once, and
+every instruction is prepared as a ready-to-call step `(kernel, input arrays, out)`,
+so a run is one tight loop with no lookups and no allocation by the machine. A new
+binding (G.let of another array) re-prepares the steps; a graph changed since compile
+(nodes added) is recompiled on the next run, so a machine always runs its graph as it
+is now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from gorgon.compile import ALLOC, CONST, EXEC, LOAD, Program, compile
+from gorgon.errors import BindError
+from gorgon.graph import Graph
+from gorgon.node import Node
+from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
+
+
+class TapeMachine:
+    """Runs a compiled graph. Options (Gorgonia's VM options):
+
+    - `outputs`: compile only what these nodes need;
+    - `forward_only`: leave out the gradient nodes G.grad built;
+    - `watch_nan` / `watch_inf`: raise NaNError/InfError naming the first node that made one;
+    - `trace`: True logs each executed instruction to the `gorgon.vm` logger, a callable
+      receives each line;
+    - `bind_dual_values`: `node.grad` reads for every node G.grad passed through, not only
+      for those it was asked about.
+    """
+
+    def __init__(self, graph: Graph, *, outputs: Sequence[Node] | None = None,
+                 forward_only: bool = False, watch_nan: bool = False, watch_inf: bool = False,
+                 trace: bool | Tracer | None = None, bind_dual_values: bool = False):
+        if not isinstance(graph, Graph):
+            raise TypeError(f"TapeMachine needs a G.Graph, got {type(graph).__name__}")
+        self.graph = graph
+        self.outputs = None if outputs is None else list(outputs)
+        self.forward_only = forward_only
+        self.watch_nan = watch_nan
+        self.watch_inf = watch_inf
+        self.tracer = make_tracer(trace)
+        self.bind_dual_values = bind_dual_values
+        self._ran = False
+        self.compile()
+
+    def compile(self) -> Program:
+        """(Re)compile the graph and allocate every buffer."""
+        self.program, self.locmap = compile(self.graph, self.outputs, self.forward_only)
+        self.buffers: list[np.ndarray | None] = [None] * self.program.registers
+        for ins in self.program.instructions:
+            if ins.kind == ALLOC:
+                self.buffers[ins.out] = np.empty(ins.node.shape, ins.node.dtype)
+            elif ins.kind == CONST:
+                self.buffers[ins.out] = ins.node._value
+        self._exec = [ins for ins in self.program.instructions if ins.kind == EXEC]
+        self._loads = [ins for ins in self.program.instructions if ins.kind == LOAD]
+        self._bindings = None
+        self._ran = False
+        return self.program
+
+    def _prepare(self) -> None:
+        buffers = self.buffers
+        for ins in self._loads:
+            value = ins.node._value
+            if value is None:
+                raise BindError(f"input {ins.node.name!r} has no value: bind one with G.let "
+                                f"(built at {ins.node.origin})")
+            buffers[ins.out] = value
+        self._steps = [(ins.node.op.forward, tuple(buffers[a] for a in ins.args), buffers[ins.out])
+                       for ins in self._exec]
+        self._bindings = self.graph.bindings
+
+    def run_all(self) -> None:
+        """Run the program once; values and gradients become readable on the nodes."""
+        if self.graph.version != self.program.version:
+            self.compile()
+        if self.graph.bindings != self._bindings:
+            self._prepare()
+        self._ran = False
+        self.graph.source = self
+        if self.watch_nan or self.watch_inf or self.tracer is not None:
+            self._run_watched()
+        else:
+            self._run_fast()
+        self._ran = True
+
+    def _run_fast(self) -> None:
+        index = 0
+        try:
+            for index, (kernel, args, out) in enumerate(self._steps):
+                kernel(*args, out=out)
+        except Exception as exc:
+            ins = self._exec[index]
+            raise kernel_failure(ins.node, exc, self._steps[index][1]) from exc
+
+    def _run_watched(self) -> None:
+        for ins, (kernel, args, out) in zip(self._exec, self._steps):
+            try:
+                kernel(*args, out=out)
+            except Exception as exc:
+                raise kernel_failure(ins.node, exc, args) from exc
+            if self.tracer is not None:
+                self.tracer(f"{ins}   = {summary(out)}")
+            check_finite(ins.node, out, self.watch_nan, self.watch_inf)
+
+    def reset(self) -> None:
+        """Forget the last run: computed values and gradients read None until the next run."""
+        self._ran = False
+
+    def value_of(self, node: Node) -> np.ndarray | None:
+        register = self.locmap.get(node)
+        if register is None or not self._ran:
+            return None
+        return self.buffers[register]
+
+    def grad_of(self, node: Node) -> np.ndarray | None:
+        gradient = self.graph.grad_map.get(node)
+        if gradient is None and self.bind_dual_values:
+            gradient = self.graph.adjoints.get(node)
+        return None if gradient is None else self.value_of(gradient)
+
+    def __repr__(self) -> str:
+        return f"<TapeMachine {len(self._exec)} ops>"
+
