@@ -91,6 +91,8 @@ def backprop(cost: Node, seed: Node, targets: Iterable[Node],
         for position, (parent, rule) in enumerate(zip(node.inputs, rules)):
             if rule is None or parent not in relevant:
                 continue
+            if callable(rule) and not isinstance(rule, Node):
+                rule = rule()
             rule = _fit(node, parent, position, rule)
             previous = adjoints.get(parent)
             adjoints[parent] = rule if previous is None else registry.function("add")(previous, rule)

@@ -8,7 +8,8 @@ An op, written once in a plugin, carries side by side:
   writes every element of it and returns it. `inplace = i` declares that `out` may be
   the i-th input itself;
 - `vjp(inputs, output, grad_output)`: the gradient rule, written with gorgon ops, one
-  node (or None: no gradient flows there) per input. The engine sums it back over
+  entry per input: a node, None (no gradient flows there), or a zero-argument callable
+  that builds the node, called only when that input needs a gradient. The engine sums it back over
   broadcast axes and checks its shape and dtype, so rules stay short.
 """
 
@@ -100,15 +101,17 @@ def constant(value: Any, graph: Graph, dtype: Any = None, name: str | None = Non
 
 
 def weak_dtype(value: Any, nodes: Sequence[Node]) -> np.dtype | None:
-    """The dtype a Python scalar takes beside `nodes` (numpy 2 / JAX weak typing)."""
-    if not nodes:
-        return None
-    like = nodes[0].dtype
-    if isinstance(value, (bool, np.bool_)) or like.kind == "f":
-        return like
-    if isinstance(value, numbers.Integral):
-        return like if like.kind in "iu" else None
-    return np.dtype(np.float64) if like.kind in "iub" else like
+    """The dtype a Python scalar takes beside `nodes` (numpy 2 / JAX weak typing): the
+    dtype of the first float node, else of the first integer node; a float scalar beside
+    integers only is float64."""
+    for kinds in ("f", "iu"):
+        for node in nodes:
+            if node.dtype.kind in kinds:
+                like = node.dtype
+                if like.kind in "iu" and not isinstance(value, (bool, numbers.Integral)):
+                    return np.dtype(np.float64)
+                return like
+    return None
 
 
 def lift(args: Sequence[Any], graph: Graph) -> tuple[Node, ...]:

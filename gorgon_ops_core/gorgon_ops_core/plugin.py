@@ -1,0 +1,20 @@
+"""Entry point of the plugin: registers every op of gorgon_ops_core and its samples."""
+
+from gorgon import hookimpl
+from gorgon_ops_core import arithmetic, compare, unary
+from gorgon_ops_core.samples import SAMPLES
+
+MODULES = [arithmetic, compare, unary]
+
+
+@hookimpl
+def register_ops(register):
+    for module in MODULES:
+        for op in module.OPS:
+            register(op)
+
+
+@hookimpl
+def register_samples(register):
+    for name, factory in SAMPLES.items():
+        register(name, factory)

@@ -1,0 +1,238 @@
+"""Elementwise math on one input: neg abs sign exp log log1p expm1 sqrt square
+reciprocal sin cos tanh sigmoid softplus relu clip."""
+
+import numpy as np
+from scipy import special
+
+import gorgon as G
+from gorgon import Op
+from gorgon.infer import elementwise
+
+
+class Unary(Op):
+    """An elementwise op on one input; `floats_only` ops reject integer inputs."""
+
+    inplace = 0
+    floats_only = True
+
+    def infer(self, x):
+        return elementwise(self, x, floats_only=self.floats_only)
+
+
+class Neg(Unary):
+    """`-x`."""
+
+    name = "neg"
+    floats_only = False
+
+    def forward(self, x, out=None):
+        return np.negative(x, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (-gy,)
+
+
+class Abs(Unary):
+    """`|x|`; the gradient at 0 is 0."""
+
+    name = "abs"
+    floats_only = False
+
+    def forward(self, x, out=None):
+        return np.abs(x, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (gy * G.sign(inputs[0]),)
+
+
+class Sign(Unary):
+    """-1, 0 or 1 by the sign of x; its gradient is zero."""
+
+    name = "sign"
+    floats_only = False
+
+    def forward(self, x, out=None):
+        return np.sign(x, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (gy * 0.0,)
+
+
+class Exp(Unary):
+    """`e ** x`."""
+
+    name = "exp"
+
+    def forward(self, x, out=None):
+        return np.exp(x, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (gy * output,)
+
+
+class Log(Unary):
+    """Natural logarithm."""
+
+    name = "log"
+
+    def forward(self, x, out=None):
+        return np.log(x, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (gy / inputs[0],)
+
+
+class Log1p(Unary):
+    """`log(1 + x)`, accurate for small x."""
+
+    name = "log1p"
+
+    def forward(self, x, out=None):
+        return np.log1p(x, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (gy / (inputs[0] + 1.0),)
+
+
+class Expm1(Unary):
+    """`exp(x) - 1`, accurate for small x."""
+
+    name = "expm1"
+
+    def forward(self, x, out=None):
+        return np.expm1(x, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (gy * (output + 1.0),)
+
+
+class Sqrt(Unary):
+    """Square root."""
+
+    name = "sqrt"
+
+    def forward(self, x, out=None):
+        return np.sqrt(x, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (gy * 0.5 / output,)
+
+
+class Square(Unary):
+    """`x * x`."""
+
+    name = "square"
+    floats_only = False
+
+    def forward(self, x, out=None):
+        return np.square(x, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (gy * inputs[0] * 2.0,)
+
+
+class Reciprocal(Unary):
+    """`1 / x`."""
+
+    name = "reciprocal"
+
+    def forward(self, x, out=None):
+        return np.reciprocal(x, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (-gy * G.square(output),)
+
+
+class Sin(Unary):
+    """Sine."""
+
+    name = "sin"
+
+    def forward(self, x, out=None):
+        return np.sin(x, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (gy * G.cos(inputs[0]),)
+
+
+class Cos(Unary):
+    """Cosine."""
+
+    name = "cos"
+
+    def forward(self, x, out=None):
+        return np.cos(x, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (-gy * G.sin(inputs[0]),)
+
+
+class Tanh(Unary):
+    """Hyperbolic tangent."""
+
+    name = "tanh"
+
+    def forward(self, x, out=None):
+        return np.tanh(x, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (gy * (1.0 - G.square(output)),)
+
+
+class Sigmoid(Unary):
+    """Logistic function `1 / (1 + exp(-x))`, without overflow."""
+
+    name = "sigmoid"
+
+    def forward(self, x, out=None):
+        return special.expit(x, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (gy * output * (1.0 - output),)
+
+
+class Softplus(Unary):
+    """`log(1 + exp(x))`, without overflow."""
+
+    name = "softplus"
+
+    def forward(self, x, out=None):
+        return np.logaddexp(0.0, x, out=out, dtype=x.dtype)
+
+    def vjp(self, inputs, output, gy):
+        return (gy * G.sigmoid(inputs[0]),)
+
+
+class Relu(Unary):
+    """`max(x, 0)`; the gradient at 0 is 0."""
+
+    name = "relu"
+    floats_only = False
+
+    def forward(self, x, out=None):
+        return np.maximum(x, 0, out=out, dtype=x.dtype)
+
+    def vjp(self, inputs, output, gy):
+        return (G.where(G.gt(inputs[0], 0.0), gy, 0.0),)
+
+
+class Clip(Unary):
+    """`clip(x, low, high)`: x limited to [low, high]; the gradient flows where x is inside."""
+
+    name = "clip"
+
+    @classmethod
+    def call(cls, x, low, high):
+        if low > high:
+            raise ValueError(f"clip: low {low} is above high {high}")
+        return G.apply(cls(low=float(low), high=float(high)), x)
+
+    def forward(self, x, out=None):
+        return np.clip(x, self.low, self.high, out=out)
+
+    def vjp(self, inputs, output, gy):
+        return (G.where(G.eq(inputs[0], output), gy, 0.0),)
+
+
+OPS = [Neg, Abs, Sign, Exp, Log, Log1p, Expm1, Sqrt, Square, Reciprocal, Sin, Cos, Tanh,
+       Sigmoid, Softplus, Relu, Clip]
