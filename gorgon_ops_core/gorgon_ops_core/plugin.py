@@ -1,10 +1,10 @@
 """Entry point of the plugin: registers every op of gorgon_ops_core and its samples."""
 
 from gorgon import hookimpl
-from gorgon_ops_core import arithmetic, compare, unary
+from gorgon_ops_core import arithmetic, compare, index, linalg, random, reduce, shape, unary
 from gorgon_ops_core.samples import SAMPLES
 
-MODULES = [arithmetic, compare, unary]
+MODULES = [arithmetic, unary, compare, linalg, reduce, shape, index, random]
 
 
 @hookimpl

@@ -94,8 +94,185 @@ def clip_samples():
     return [
         Sample(randn(3, 4) * 2, -1.0, 1.0),
         Sample(randn(5), 0.0, 0.5),
-        ErrorSample(randn(3), np.ones(3, np.int64), error=TypeError, match=""),
+        ErrorSample(np.arange(3), -1.0, 1.0, error=DtypeError, match="needs float inputs"),
     ]
+
+
+def reduction_samples(make=randn):
+    def factory():
+        return [
+            Sample(make(3, 4), label="all axes"),
+            Sample(make(3, 4), axis=0, label="axis 0"),
+            Sample(make(2, 3, 4), axis=(0, 2), keepdims=True, label="two axes keepdims"),
+            Sample(make(2, 3), axis=-1, label="negative axis"),
+            Sample(make(), label="scalar"),
+            ErrorSample(make(3, 4), axis=2, error=ShapeError, match="out of range"),
+            ErrorSample(make(3, 4), axis=(0, 0), error=ShapeError, match="repeated axis"),
+        ]
+
+    return factory
+
+
+def distinct(*shape):
+    """Values with no ties, so max/min have a unique winner."""
+    return rng.permutation(int(np.prod(shape, dtype=np.int64))).reshape(shape) * 0.25 + randn(*shape) * 0.01
+
+
+def arg_samples():
+    return [
+        Sample(distinct(3, 4), label="flat"),
+        Sample(distinct(3, 4), axis=1),
+        Sample(distinct(2, 3, 4), axis=0, keepdims=True),
+        ErrorSample(distinct(3, 4), axis=3, error=ShapeError, match="out of range"),
+        ErrorSample(np.zeros((0, 2)), error=ShapeError, match="empty"),
+    ]
+
+
+def matmul_samples():
+    return [
+        Sample(randn(3, 4), randn(4, 5), label="mat@mat"),
+        Sample(randn(3, 4), randn(4), label="mat@vec"),
+        Sample(randn(4), randn(4, 5), label="vec@mat"),
+        Sample(randn(4), randn(4), label="vec@vec"),
+        Sample(randn(2, 3, 4), randn(4, 5), label="batched@mat"),
+        Sample(randn(2, 1, 3, 4), randn(3, 4, 2), label="broadcast batch"),
+        Sample(randn(4), randn(2, 4, 3), label="vec@batched"),
+        Sample(randn(2, 3, 4), randn(4), label="batched@vec"),
+        ErrorSample(randn(3, 4), randn(5, 2), error=ShapeError, match="inner dimensions differ"),
+        ErrorSample(randn(3, 4), randn(4, 2).astype(np.float32), error=DtypeError, match="share one dtype"),
+        ErrorSample(randn(3), np.float64(2.0), error=ShapeError, match="at least one dimension"),
+        ErrorSample(randn(2, 3, 4), randn(3, 4, 2), error=ShapeError, match="batch dimensions"),
+    ]
+
+
+def outer_samples():
+    return [
+        Sample(randn(3), randn(4)),
+        ErrorSample(randn(3, 1), randn(4), error=ShapeError, match="two vectors"),
+    ]
+
+
+def reshape_samples():
+    return [
+        Sample(randn(3, 4), (2, 6)),
+        Sample(randn(3, 4), (-1,), label="-1"),
+        Sample(randn(2, 3, 4), (4, -1, 2), label="-1 middle"),
+        Sample(randn(6), 6, label="int shape"),
+        ErrorSample(randn(3, 4), (5, 2), error=ShapeError, match="cannot reshape"),
+        ErrorSample(randn(3, 4), (-1, -1), error=ShapeError, match="invalid target shape"),
+        ErrorSample(randn(3, 4), (-1, 5), error=ShapeError, match="cannot infer"),
+    ]
+
+
+def flatten_samples():
+    return [
+        Sample(randn(2, 3, 4), label="all"),
+        Sample(randn(2, 3, 4), 1, label="from axis 1"),
+        ErrorSample(randn(2, 3), 3, error=ShapeError, match="out of range"),
+    ]
+
+
+def transpose_samples():
+    return [
+        Sample(randn(3, 4), label="reverse"),
+        Sample(randn(2, 3, 4), (1, 2, 0), label="permutation"),
+        Sample(randn(2, 3, 4), (-1, 0, 1), label="negative axes"),
+        ErrorSample(randn(2, 3), (0, 0), error=ShapeError, match="not a permutation"),
+    ]
+
+
+def squeeze_samples():
+    return [
+        Sample(randn(1, 3, 1), label="all"),
+        Sample(randn(1, 3, 1), axis=2),
+        ErrorSample(randn(2, 3), axis=0, error=ShapeError, match="not 1"),
+    ]
+
+
+def expand_dims_samples():
+    return [
+        Sample(randn(3, 4), 0),
+        Sample(randn(3, 4), -1, label="last"),
+        Sample(randn(3), 1),
+        ErrorSample(randn(3), 3, error=ShapeError, match="out of range"),
+    ]
+
+
+def broadcast_to_samples():
+    return [
+        Sample(randn(4), (3, 4)),
+        Sample(randn(3, 1), (2, 3, 5), label="expand"),
+        ErrorSample(randn(3), (4,), error=ShapeError, match="cannot broadcast"),
+    ]
+
+
+def concat_samples():
+    return [
+        Sample([randn(2, 3), randn(4, 3)], label="axis 0"),
+        Sample([randn(2, 3), randn(2, 1), randn(2, 2)], axis=1, label="three on axis 1"),
+        Sample([randn(2, 3), randn(2, 3)], axis=-1, label="negative axis"),
+        ErrorSample([randn(2, 3), randn(2, 4)], error=ShapeError, match="shapes differ"),
+        ErrorSample([randn(2, 3), randn(3)], error=ShapeError, match="same number of dimensions"),
+        ErrorSample([randn(2, 3), randn(2, 3)], axis=2, error=ShapeError, match="out of range"),
+    ]
+
+
+def stack_samples():
+    return [
+        Sample([randn(2, 3), randn(2, 3)], label="axis 0"),
+        Sample([randn(2, 3), randn(2, 3), randn(2, 3)], axis=2, label="last axis"),
+        ErrorSample([randn(2, 3), randn(3, 2)], error=ShapeError, match="same shape"),
+        ErrorSample([randn(2, 3), randn(2, 3).astype(np.float32)], error=DtypeError, match="share one dtype"),
+    ]
+
+
+def getitem_samples():
+    return [
+        Sample(randn(4, 5), (1, slice(1, 4)), label="int and slice"),
+        Sample(randn(4, 5), (slice(None, None, 2), None, -1), label="step, newaxis, negative"),
+        Sample(randn(2, 3, 4), (Ellipsis, 0), label="ellipsis"),
+        Sample(randn(5), 3, label="scalar result"),
+        ErrorSample(randn(4, 5), (9,), error=ShapeError, match="out of bounds"),
+    ]
+
+
+def getitem_grad_samples():
+    return [
+        Sample(randn(3), (4, 5), (1, slice(1, 4))),
+        Sample(randn(), (5,), 3, label="scalar"),
+        ErrorSample(randn(2), (4, 5), (1, slice(1, 4)), error=ShapeError, match="expects a gradient"),
+    ]
+
+
+def take_samples():
+    return [
+        Sample(randn(5, 3), np.array([0, 4, 4, 1]), label="repeated rows"),
+        Sample(randn(2, 5), np.array([[1, 2], [3, 3]]), axis=1, label="2-d indices on axis 1"),
+        ErrorSample(randn(5, 3), np.array([0.5]), error=DtypeError, match="integer input"),
+        ErrorSample(randn(5, 3), np.array([0]), axis=2, error=ShapeError, match="out of range"),
+    ]
+
+
+def take_grad_samples():
+    return [
+        Sample(randn(4, 3), np.array([0, 4, 4, 1]), (5, 3), label="repeated rows"),
+        Sample(randn(2, 2, 2), np.array([[1, 2], [3, 3]]), (2, 5), axis=1, label="axis 1"),
+        ErrorSample(randn(4, 2), np.array([0, 4, 4, 1]), (5, 3), error=ShapeError, match="expects a gradient"),
+    ]
+
+
+def random_samples(**params):
+    def factory():
+        from gorgon import Graph
+
+        return [
+            Sample(Graph(), (3, 4), seed=1, **params, label="seeded"),
+            Sample(Graph(), 5, **params, label="int shape"),
+            ErrorSample(Graph(), (3,), dtype=np.int64, **params, error=DtypeError, match="draws floats"),
+            ErrorSample(Graph(), (-1,), **params, error=ShapeError, match="negative dimension"),
+        ]
+
+    return factory
 
 
 SAMPLES = {
@@ -116,4 +293,15 @@ SAMPLES = {
     "reciprocal": unary_samples(positive), "sin": unary_samples(), "cos": unary_samples(),
     "tanh": unary_samples(), "sigmoid": unary_samples(), "softplus": unary_samples(),
     "relu": unary_samples(away_from_zero), "clip": clip_samples,
+    "sum": reduction_samples(), "mean": reduction_samples(), "prod": reduction_samples(away_from_zero),
+    "max": reduction_samples(distinct), "min": reduction_samples(distinct),
+    "argmax": arg_samples, "argmin": arg_samples,
+    "matmul": matmul_samples, "outer": outer_samples,
+    "reshape": reshape_samples, "flatten": flatten_samples, "transpose": transpose_samples,
+    "squeeze": squeeze_samples, "expand_dims": expand_dims_samples,
+    "broadcast_to": broadcast_to_samples, "concat": concat_samples, "stack": stack_samples,
+    "getitem": getitem_samples, "getitem_grad": getitem_grad_samples,
+    "take": take_samples, "take_grad": take_grad_samples,
+    "uniform": random_samples(low=-1.0, high=2.0), "gaussian": random_samples(mean=1.0, std=2.0),
+    "binomial": random_samples(prob=0.3),
 }
