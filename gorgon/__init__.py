@@ -17,7 +17,7 @@ from gorgon.hookspecs import hookimpl
 from gorgon.inputs import constant, let, matrix, scalar, tensor, vector
 from gorgon.node import Node
 from gorgon.op import Op, apply
-from gorgon.registry import ops, registry
+from gorgon.registry import init, ops, registry, solvers
 from gorgon.types import TensorType
 from gorgon.vm import LispMachine, TapeMachine
 
@@ -28,7 +28,7 @@ __all__ = [
     "GradError", "Graph", "InfError", "Int32", "Int64", "LispMachine", "NaNError", "Node",
     "NonDifferentiable", "Op", "OpNotFound", "PluginError", "Program", "ShapeError",
     "TapeMachine", "TensorType", "apply", "compile", "constant", "grad", "hookimpl", "let",
-    "matrix", "ops", "registry", "scalar", "tensor", "vector",
+    "init", "matrix", "ops", "registry", "scalar", "solvers", "tensor", "vector",
 ]
 
 

@@ -12,8 +12,10 @@ def plugins_report() -> str:
     for info in registry.plugins.values():
         version = f" {info.version}" if info.version else ""
         lines.append(f"{info.name}: {info.distribution}{version} ({len(info.ops)} ops)")
-        if info.ops:
-            lines.append("  " + " ".join(sorted(info.ops)))
+        for kind in ("ops", "solvers", "initializers"):
+            names = getattr(info, kind)
+            if names:
+                lines.append(f"  {kind}: " + " ".join(sorted(names)))
         if info.error:
             lines.append(f"  ERROR: {info.error}")
     if not lines:

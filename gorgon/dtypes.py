@@ -16,11 +16,18 @@ FLOATS = (Float32, Float64)
 
 
 def as_dtype(dtype: Any) -> np.dtype:
-    """Return `dtype` as a numpy dtype, or raise DtypeError for anything not a dtype."""
+    """Return `dtype` as a numpy dtype, or raise DtypeError for anything that is not a
+    boolean, integer or float dtype (None included: numpy would read it as float64)."""
+    expected = "expected a dtype (G.Float32, G.Float64, an integer or bool numpy dtype)"
+    if dtype is None:
+        raise DtypeError(f"{expected}, got None")
     try:
-        return np.dtype(dtype)
+        result = np.dtype(dtype)
     except TypeError as exc:
-        raise DtypeError(f"expected a dtype (G.Float32, G.Float64, a numpy dtype), got {dtype!r}") from exc
+        raise DtypeError(f"{expected}, got {dtype!r}") from exc
+    if result.kind not in "biuf":
+        raise DtypeError(f"{expected}, got {result}")
+    return result
 
 
 def is_float(dtype: np.dtype) -> bool:

@@ -123,6 +123,8 @@ def grad(cost: Node, *wrt: Node, grad_output: Node | None = None,
     graph = cost.graph
     if grad_output is None and cost.shape != ():
         raise GradError(f"G.grad: cost {describe(cost)} must be a scalar (or pass grad_output)")
+    if grad_output is not None and not (isinstance(grad_output, Node) and grad_output.graph is graph):
+        raise GradError(f"G.grad: grad_output must be a node of cost's graph, got {grad_output!r}")
     if grad_output is not None and (grad_output.shape != cost.shape or grad_output.dtype != cost.dtype):
         raise GradError(f"G.grad: grad_output {describe(grad_output)} must match cost {describe(cost)}")
     graph.building_grad = True

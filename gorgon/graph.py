@@ -25,6 +25,10 @@ class Graph:
 
     An eager graph computes each op node's value as soon as it is built; the LispMachine
     uses one to run gradient rules on values.
+
+    `training` is the mode that ops like dropout and batch_norm follow (True by
+    default); `g.train()` and `g.eval()` switch it for every machine running `g` that
+    has no mode of its own.
     """
 
     def __init__(self, eager: bool = False):
@@ -38,6 +42,17 @@ class Graph:
         self.grad_cost: Node | None = None
         self.source: ValueSource | None = None
         self.training = True
+
+    def train(self) -> Graph:
+        """Put the graph in training mode (dropout drops, batch_norm uses batch statistics)."""
+        self.training = True
+        return self
+
+    def eval(self) -> Graph:
+        """Put the graph in evaluation mode (dropout is the identity, batch_norm uses
+        running statistics)."""
+        self.training = False
+        return self
 
     def add(self, node: Node) -> int:
         self.nodes.append(node)

@@ -35,3 +35,22 @@ def register_samples(register):
     ``gorgon.testing.ErrorSample``; the kit (``gorgon.testing``) checks the op on them.
     Every registered op must have samples: the test suite fails for one without.
     """
+
+
+@hookspec
+def register_solvers(register):
+    """Register solvers: call ``register(SolverClass)`` once per solver class.
+
+    The class's ``name`` (``"Adam"``, say) becomes ``G.solvers.<name>``. A solver is built
+    with the parameter nodes it updates and steps them after a run.
+    """
+
+
+@hookspec
+def register_initializers(register):
+    """Register initialisers: call ``register(name, factory)`` once per initialiser.
+
+    ``factory(**hyper_parameters)`` returns a function ``(shape, dtype) -> ndarray``;
+    ``G.init.<name>`` is the factory, and ``init="<name>"`` on an input node uses it
+    with its defaults.
+    """

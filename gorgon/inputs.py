@@ -13,7 +13,7 @@ from gorgon.graph import Graph
 from gorgon.node import INPUT, Node
 from gorgon.op import constant as graph_constant
 
-Init = Callable[[tuple[int, ...], np.dtype], np.ndarray]
+Init = Callable[[tuple[int, ...], np.dtype], np.ndarray] | str
 
 
 def _check_shape(shape: Any, what: str) -> tuple[int, ...]:
@@ -33,17 +33,27 @@ def _check_shape(shape: Any, what: str) -> tuple[int, ...]:
 
 def tensor(graph: Graph, dtype: Any, shape: Any = (), name: str | None = None,
            value: Any = None, init: Init | None = None) -> Node:
-    """An input node of any rank; bind its value now (`value=`, `init=`) or later (G.let)."""
+    """An input node of any rank; bind its value now (`value=`, or `init=`: a function
+    `(shape, dtype) -> array` or the name of a registered initialiser) or later (G.let).
+    A wrong value raises before the node joins the graph."""
     if not isinstance(graph, Graph):
         raise TypeError(f"expected a G.Graph as first argument, got {type(graph).__name__}")
-    dims = _check_shape(shape, f"input {name!r}")
-    node = Node(graph, INPUT, dims, as_dtype(dtype), name=name)
+    label = "input" if name is None else f"input {name!r}"
+    dims = _check_shape(shape, label)
+    dtype = as_dtype(dtype)
     if value is not None and init is not None:
-        raise BindError(f"input {node.name!r}: give value= or init=, not both")
+        raise BindError(f"{label}: give value= or init=, not both")
+    if isinstance(init, str):
+        from gorgon.registry import registry
+
+        init = registry.initializer(init)()
     if init is not None:
-        value = init(dims, node.dtype)
-    if value is not None:
-        let(node, value)
+        value = init(dims, dtype)
+    array = None if value is None else _as_value(label, dims, dtype, value)
+    node = Node(graph, INPUT, dims, dtype, name=name)
+    if array is not None:
+        node._value = array
+        graph.bindings += 1
     return node
 
 
@@ -94,21 +104,21 @@ def constant(value: Any, graph: Graph | None = None, dtype: Any = None,
     return graph_constant(value, graph, None if dtype is None else as_dtype(dtype), name)
 
 
-def _as_value(node: Node, value: Any) -> np.ndarray:
+def _as_value(label: str, shape: tuple[int, ...], dtype: np.dtype, value: Any) -> np.ndarray:
     if isinstance(value, (np.ndarray, np.generic)):
         array = np.asarray(value)
-        if array.dtype != node.dtype:
-            raise DtypeError(f"G.let: {node.name!r} is {node.dtype}, got a {array.dtype} array "
-                             f"(convert it with .astype({node.dtype.name}))")
+        if array.dtype != dtype:
+            raise DtypeError(f"G.let: {label} is {dtype}, got a {array.dtype} array "
+                             f"(convert it with .astype({dtype.name}))")
     else:
         probe = np.asarray(value)
         if probe.dtype.kind not in "biuf":
-            raise DtypeError(f"G.let: cannot bind {type(value).__name__} {value!r} to {node.name!r}")
-        if probe.dtype.kind == "f" and node.dtype.kind in "biu":
-            raise DtypeError(f"G.let: {node.name!r} is {node.dtype}; got floats {value!r}")
-        array = probe.astype(node.dtype)
-    if array.shape != node.shape:
-        raise ShapeError(f"G.let: {node.name!r} has shape {node.shape}, got a value of shape {array.shape}")
+            raise DtypeError(f"G.let: cannot bind {type(value).__name__} {value!r} to {label}")
+        if probe.dtype.kind == "f" and dtype.kind in "biu":
+            raise DtypeError(f"G.let: {label} is {dtype}; got floats {value!r}")
+        array = probe.astype(dtype)
+    if array.shape != shape:
+        raise ShapeError(f"G.let: {label} has shape {shape}, got a value of shape {array.shape}")
     return array
 
 
@@ -119,6 +129,6 @@ def let(node: Node, value: Any) -> None:
         raise TypeError(f"G.let: expected a node, got {type(node).__name__}")
     if node.role != INPUT:
         raise BindError(f"G.let: {node.name!r} is a {node.role} node; only inputs can be bound")
-    array = _as_value(node, value)
+    array = _as_value(repr(node.name), node.shape, node.dtype, value)
     node._value = array
     node.graph.bindings += 1

@@ -27,6 +27,10 @@ class Node:
     __slots__ = ("graph", "op", "inputs", "shape", "dtype", "name", "id", "role",
                  "is_grad", "origin", "_value", "__weakref__")
 
+    # numpy defers to the node's reflected operators: `array + node` builds a node
+    # instead of an object array of nodes.
+    __array_ufunc__ = None
+
     def __init__(self, graph: Graph, role: str, shape: tuple[int, ...], dtype: np.dtype,
                  name: str | None = None, op: Op | None = None, inputs: tuple[Node, ...] = ()):
         self.graph = graph

@@ -15,8 +15,9 @@ An op, written once in a plugin, carries side by side:
 
 from __future__ import annotations
 
+import functools
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -34,6 +35,8 @@ class Op:
     differentiable: ClassVar[bool] = True
     inplace: ClassVar[int | None] = None
     pure: ClassVar[bool] = True
+    mode_dependent: ClassVar[bool] = False
+    updates: ClassVar[tuple[int, ...]] = ()
 
     def __init__(self, **params: Any):
         for key, value in params.items():
@@ -78,6 +81,13 @@ class Op:
         return f"<op {self}>"
 
 
+def kernel(op: Op, training: bool) -> Callable[..., np.ndarray]:
+    """The op's forward kernel, with the mode bound when the op depends on it."""
+    if op.mode_dependent:
+        return functools.partial(op.forward, training=training)
+    return op.forward
+
+
 def _show(value: Any) -> str:
     if isinstance(value, np.dtype):
         return str(value)
@@ -116,15 +126,18 @@ def weak_dtype(value: Any, nodes: Sequence[Node]) -> np.dtype | None:
 
 def lift(args: Sequence[Any], graph: Graph) -> tuple[Node, ...]:
     """Turn every argument into a node of `graph`: Python scalars become weakly typed
-    constants, numpy arrays constants of their own dtype."""
+    constants, numpy arrays constants of their own dtype. A Python float among integer
+    nodes only makes the result float64, as in numpy 2: the integer nodes are cast."""
     nodes = [a for a in args if isinstance(a, Node)]
     for node in nodes:
         if node.graph is not graph:
             raise GorgonError(f"node {node.name!r} belongs to another graph than {nodes[0].name!r}")
+    promote = (any(isinstance(a, float) for a in args)
+               and not any(n.dtype.kind == "f" for n in nodes))
     lifted = []
     for arg in args:
         if isinstance(arg, Node):
-            lifted.append(arg)
+            lifted.append(_to_float64(arg) if promote and arg.dtype.kind in "iu" else arg)
         elif hasattr(arg, "node_in"):
             lifted.append(arg.node_in(graph))
         elif isinstance(arg, (bool, int, float)):
@@ -134,6 +147,12 @@ def lift(args: Sequence[Any], graph: Graph) -> tuple[Node, ...]:
         else:
             raise TypeError(f"cannot use {type(arg).__name__} {arg!r} as a node")
     return tuple(lifted)
+
+
+def _to_float64(node: Node) -> Node:
+    from gorgon.registry import registry
+
+    return registry.function("cast")(node, np.float64)
 
 
 def apply(op: Op, *args: Any, graph: Graph | None = None) -> Node:
@@ -151,5 +170,5 @@ def apply(op: Op, *args: Any, graph: Graph | None = None) -> Node:
             if parent._value is None:
                 raise BindError(f"eager node {parent.name!r} has no value")
             values.append(parent._value)
-        node._value = np.asarray(op.forward(*values))
+        node._value = np.asarray(kernel(op, graph.training)(*values))
     return node

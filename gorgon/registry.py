@@ -33,6 +33,8 @@ class PluginInfo:
     distribution: str
     version: str
     ops: list[str] = field(default_factory=list)
+    solvers: list[str] = field(default_factory=list)
+    initializers: list[str] = field(default_factory=list)
     error: str | None = None
 
 
@@ -54,6 +56,8 @@ class Registry:
         self.owners: dict[str, str] = {}
         self.conflicts: dict[str, PluginError] = {}
         self.samples: dict[str, Callable[[], list]] = {}
+        self.solvers: dict[str, type] = {}
+        self.initializers: dict[str, Callable[..., Any]] = {}
         self._functions: dict[str, Callable[..., Any]] = {}
         self._extra: list[tuple[str, ModuleType | object]] = []
 
@@ -98,6 +102,11 @@ class Registry:
             self._call_hook(info, impl.function, lambda op: self._register_op(info, op))
         for impl in manager.hook.register_samples.get_hookimpls():
             self._call_hook(info, impl.function, self._register_samples)
+        for impl in manager.hook.register_solvers.get_hookimpls():
+            self._call_hook(info, impl.function, lambda solver: self._register_solver(info, solver))
+        for impl in manager.hook.register_initializers.get_hookimpls():
+            self._call_hook(info, impl.function,
+                            lambda name, factory: self._register_initializer(info, name, factory))
 
     def _call_hook(self, info: PluginInfo, hook: Callable, register: Callable) -> None:
         try:
@@ -123,6 +132,45 @@ class Registry:
             self.ops[op.name] = op
             self.owners[op.name] = info.name
             info.ops.append(op.name)
+
+    def _register_solver(self, info: PluginInfo, solver: Any) -> None:
+        name = getattr(solver, "name", None)
+        if not isinstance(solver, type) or not isinstance(name, str) or not name.isidentifier():
+            self._fail(info, PluginError(f"plugin {info.name!r} ({info.distribution}) registered "
+                                         f"{solver!r} as a solver: expected a class with a `name`"))
+        elif name in self.solvers:
+            self._fail(info, PluginError(f"solver {name!r} is registered twice (again by plugin "
+                                         f"{info.name!r}, {info.distribution})"))
+        else:
+            self.solvers[name] = solver
+            info.solvers.append(name)
+
+    def _register_initializer(self, info: PluginInfo, name: str, factory: Any) -> None:
+        if not callable(factory) or not str(name).isidentifier():
+            self._fail(info, PluginError(f"plugin {info.name!r} ({info.distribution}) registered "
+                                         f"initialiser {name!r} that is not a callable factory"))
+        elif name in self.initializers:
+            self._fail(info, PluginError(f"initialiser {name!r} is registered twice (again by "
+                                         f"plugin {info.name!r}, {info.distribution})"))
+        else:
+            self.initializers[name] = factory
+            info.initializers.append(name)
+
+    def solver(self, name: str) -> type:
+        """The solver class registered under `name`."""
+        self.load()
+        try:
+            return self.solvers[name]
+        except KeyError:
+            raise OpNotFound(f"no installed plugin registers a solver named {name!r}") from None
+
+    def initializer(self, name: str) -> Callable[..., Any]:
+        """The initialiser factory registered under `name`."""
+        self.load()
+        try:
+            return self.initializers[name]
+        except KeyError:
+            raise OpNotFound(f"no installed plugin registers an initialiser named {name!r}") from None
 
     @staticmethod
     def _fail(info: PluginInfo, error: Exception) -> None:
@@ -200,3 +248,24 @@ class OpNamespace:
 
 
 ops = OpNamespace()
+
+
+class _Namespace:
+    """`G.solvers` and `G.init`: registered solvers and initialisers as attributes."""
+
+    def __init__(self, lookup: Callable[[str], Any], table: Callable[[], dict]):
+        self._lookup = lookup
+        self._table = table
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._lookup(name)
+
+    def __dir__(self) -> list[str]:
+        registry.load()
+        return sorted(self._table())
+
+
+solvers = _Namespace(registry.solver, lambda: registry.solvers)
+init = _Namespace(registry.initializer, lambda: registry.initializers)

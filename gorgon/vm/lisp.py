@@ -13,6 +13,7 @@ from gorgon.errors import BindError, ExecutionError, GradError
 from gorgon.grad import ancestors, backprop
 from gorgon.graph import Graph
 from gorgon.node import CONSTANT, INPUT, Node
+from gorgon.op import kernel
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
 
 
@@ -27,15 +28,18 @@ class LispMachine:
     - `watch_nan` / `watch_inf`: raise NaNError/InfError naming the first node that made one;
     - `trace`: True logs each node to the `gorgon.vm` logger, a callable receives each line;
     - `bind_dual_values`: keep the gradient of every node backprop passed through, not
-      only of `wrt`.
+      only of `wrt`;
+    - `training`: True/False fixes this machine's mode; None (default) follows the graph's
+      (`g.train()` / `g.eval()`). `m.train()` / `m.eval()` set it later.
     """
 
     def __init__(self, graph: Graph, *, cost: Node | None = None, wrt: Sequence[Node] | None = None,
                  forward_only: bool = False, backward_only: bool = False, watch_nan: bool = False,
                  watch_inf: bool = False, trace: bool | Tracer | None = None,
-                 bind_dual_values: bool = False):
+                 bind_dual_values: bool = False, training: bool | None = None):
         if not isinstance(graph, Graph):
             raise TypeError(f"LispMachine needs a G.Graph, got {type(graph).__name__}")
+        self.training = training
         if forward_only and backward_only:
             raise ValueError("LispMachine: forward_only and backward_only exclude each other")
         self.graph = graph
@@ -49,24 +53,38 @@ class LispMachine:
         self.bind_dual_values = bind_dual_values
         self.values: dict[Node, np.ndarray] = {}
         self.grads: dict[Node, np.ndarray] = {}
-        self._version = -1
 
     def run_all(self) -> None:
-        """Run forward (computing every node) then backward (filling `.grad`)."""
-        if not self.backward_only:
-            self.grads = {}
+        """Run forward (computing every node) then backward (filling `.grad`). With
+        `backward_only`, the forward values are those of the last run, by any machine,
+        over this graph."""
+        self.grads = {}
+        if self.backward_only:
+            self.values = self._last_forward()
+        else:
+            self.values = {}
             self.values = self._forward()
-            self._version = self.graph.version
-        elif self._version != self.graph.version or not self.values:
-            raise BindError("LispMachine(backward_only=True) needs a forward run of this graph "
-                            "first (from a machine without backward_only)")
         self.graph.source = self
         if not self.forward_only:
             self.grads = self._backward()
 
+    def _last_forward(self) -> dict[Node, np.ndarray]:
+        source = self.graph.source
+        values = {}
+        if source is not None:
+            for node in self.graph.nodes:
+                value = source.value_of(node)
+                if value is not None:
+                    values[node] = value
+        if not values:
+            raise BindError("LispMachine(backward_only=True) needs a forward run of this graph "
+                            "first (by a machine without backward_only)")
+        return values
+
     def _forward(self) -> dict[Node, np.ndarray]:
         nodes = forward_nodes(self.graph.nodes) if self.forward_only else self.graph.nodes
         values: dict[Node, np.ndarray] = {}
+        mode = self.mode
         for node in nodes:
             if node.op is None:
                 if node._value is None:
@@ -76,7 +94,7 @@ class LispMachine:
                 continue
             args = [values[p] for p in node.inputs]
             try:
-                value = np.asarray(node.op.forward(*args))
+                value = np.asarray(kernel(node.op, mode)(*args))
             except Exception as exc:
                 raise kernel_failure(node, exc, args) from exc
             if value.shape != node.shape or value.dtype != node.dtype:
@@ -89,6 +107,21 @@ class LispMachine:
                             f"   = {summary(value)}")
             check_finite(node, value, self.watch_nan, self.watch_inf)
         return values
+
+    @property
+    def mode(self) -> bool:
+        """True in training mode, False in evaluation mode."""
+        return self.graph.training if self.training is None else self.training
+
+    def train(self) -> LispMachine:
+        """Run in training mode from now on, whatever the graph's mode."""
+        self.training = True
+        return self
+
+    def eval(self) -> LispMachine:
+        """Run in evaluation mode from now on, whatever the graph's mode."""
+        self.training = False
+        return self
 
     def _find_cost(self) -> Node | None:
         if self.cost is not None:
@@ -118,6 +151,9 @@ class LispMachine:
         def lift(node: Node) -> Node:
             proxy = proxies.get(node)
             if proxy is None:
+                if node not in self.values:
+                    raise BindError(f"node {node.name!r} has no forward value to differentiate "
+                                    "with: run the graph forward first")
                 proxy = Node(scratch, CONSTANT, node.shape, node.dtype, name=node.name)
                 proxy._value = self.values[node]
                 proxies[node] = proxy
@@ -138,7 +174,6 @@ class LispMachine:
         """Forget the last run's values and gradients."""
         self.values = {}
         self.grads = {}
-        self._version = -1
 
     def value_of(self, node: Node) -> np.ndarray | None:
         return self.values.get(node)

@@ -18,6 +18,7 @@ from gorgon.compile import ALLOC, CONST, EXEC, LOAD, Program, compile
 from gorgon.errors import BindError
 from gorgon.graph import Graph
 from gorgon.node import Node
+from gorgon.op import kernel
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
 
 
@@ -30,14 +31,18 @@ class TapeMachine:
     - `trace`: True logs each executed instruction to the `gorgon.vm` logger, a callable
       receives each line;
     - `bind_dual_values`: `node.grad` reads for every node G.grad passed through, not only
-      for those it was asked about.
+      for those it was asked about;
+    - `training`: True/False fixes this machine's mode; None (default) follows the graph's
+      (`g.train()` / `g.eval()`). `m.train()` / `m.eval()` set it later.
     """
 
     def __init__(self, graph: Graph, *, outputs: Sequence[Node] | None = None,
                  forward_only: bool = False, watch_nan: bool = False, watch_inf: bool = False,
-                 trace: bool | Tracer | None = None, bind_dual_values: bool = False):
+                 trace: bool | Tracer | None = None, bind_dual_values: bool = False,
+                 training: bool | None = None):
         if not isinstance(graph, Graph):
             raise TypeError(f"TapeMachine needs a G.Graph, got {type(graph).__name__}")
+        self.training = training
         self.graph = graph
         self.outputs = None if outputs is None else list(outputs)
         self.forward_only = forward_only
@@ -60,6 +65,7 @@ class TapeMachine:
         self._exec = [ins for ins in self.program.instructions if ins.kind == EXEC]
         self._loads = [ins for ins in self.program.instructions if ins.kind == LOAD]
         self._bindings = None
+        self._mode = None
         self._ran = False
         return self.program
 
@@ -71,15 +77,32 @@ class TapeMachine:
                 raise BindError(f"input {ins.node.name!r} has no value: bind one with G.let "
                                 f"(built at {ins.node.origin})")
             buffers[ins.out] = value
-        self._steps = [(ins.node.op.forward, tuple(buffers[a] for a in ins.args), buffers[ins.out])
+        mode = self.mode
+        self._steps = [(kernel(ins.node.op, mode), tuple(buffers[a] for a in ins.args), buffers[ins.out])
                        for ins in self._exec]
         self._bindings = self.graph.bindings
+        self._mode = mode
+
+    @property
+    def mode(self) -> bool:
+        """True in training mode, False in evaluation mode."""
+        return self.graph.training if self.training is None else self.training
+
+    def train(self) -> TapeMachine:
+        """Run in training mode from now on, whatever the graph's mode."""
+        self.training = True
+        return self
+
+    def eval(self) -> TapeMachine:
+        """Run in evaluation mode from now on, whatever the graph's mode."""
+        self.training = False
+        return self
 
     def run_all(self) -> None:
         """Run the program once; values and gradients become readable on the nodes."""
         if self.graph.version != self.program.version:
             self.compile()
-        if self.graph.bindings != self._bindings:
+        if self.graph.bindings != self._bindings or self.mode != self._mode:
             self._prepare()
         self._ran = False
         self.graph.source = self
