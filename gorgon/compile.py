@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gorgon.graph import Graph
+from gorgon.errors import GorgonError
 from gorgon.grad import ancestors
+from gorgon.graph import Graph
 from gorgon.node import CONSTANT, INPUT, Node
 
 LOAD = "loadArg"
@@ -75,6 +76,13 @@ def forward_nodes(nodes: Iterable[Node]) -> list[Node]:
 
 
 def select(graph: Graph, outputs: Sequence[Node] | None, forward_only: bool) -> list[Node]:
+    """The nodes to compile: the whole graph or what `outputs` need, less the gradient
+    nodes when `forward_only`."""
+    for node in outputs or ():
+        if not isinstance(node, Node):
+            raise TypeError(f"outputs must be nodes, got {type(node).__name__}")
+        if node.graph is not graph:
+            raise GorgonError(f"output {node.name!r} belongs to another graph")
     nodes = graph.nodes if outputs is None else ancestors(outputs)
     return forward_nodes(nodes) if forward_only else list(nodes)
 
@@ -83,6 +91,8 @@ def compile(graph: Graph, outputs: Sequence[Node] | None = None,  # noqa: A001 -
             forward_only: bool = False) -> tuple[Program, dict[Node, int]]:
     """Compile `graph` (or just what `outputs` need) into a Program and a map from each
     node to its register."""
+    if not isinstance(graph, Graph):
+        raise TypeError(f"G.compile needs a G.Graph, got {type(graph).__name__}")
     nodes = select(graph, outputs, forward_only)
     instructions: list[Instruction] = []
     locmap: dict[Node, int] = {}

@@ -29,10 +29,3 @@ def as_dtype(dtype: Any) -> np.dtype:
         raise DtypeError(f"{expected}, got {result}")
     return result
 
-
-def is_float(dtype: np.dtype) -> bool:
-    return dtype.kind == "f"
-
-
-def is_integer(dtype: np.dtype) -> bool:
-    return dtype.kind in "iu"

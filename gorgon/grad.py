@@ -146,4 +146,5 @@ def grad(cost: Node, *wrt: Node, grad_output: Node | None = None,
     graph.adjoints.update(adjoints)
     graph.grad_map.update(zip(wrt, results))
     graph.grad_cost = cost
+    graph.grad_seed = grad_output
     return results

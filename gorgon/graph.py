@@ -40,6 +40,7 @@ class Graph:
         self.grad_map: dict[Node, Node] = {}
         self.adjoints: dict[Node, Node] = {}
         self.grad_cost: Node | None = None
+        self.grad_seed: Node | None = None
         self.source: ValueSource | None = None
         self.training = True
 

@@ -126,13 +126,13 @@ def weak_dtype(value: Any, nodes: Sequence[Node]) -> np.dtype | None:
 
 def lift(args: Sequence[Any], graph: Graph) -> tuple[Node, ...]:
     """Turn every argument into a node of `graph`: Python scalars become weakly typed
-    constants, numpy arrays constants of their own dtype. A Python float among integer
+    constants, numpy arrays and numpy scalars constants of their own dtype. A Python float among integer
     nodes only makes the result float64, as in numpy 2: the integer nodes are cast."""
     nodes = [a for a in args if isinstance(a, Node)]
     for node in nodes:
         if node.graph is not graph:
             raise GorgonError(f"node {node.name!r} belongs to another graph than {nodes[0].name!r}")
-    promote = (any(isinstance(a, float) for a in args)
+    promote = (any(isinstance(a, float) and not isinstance(a, np.generic) for a in args)
                and not any(n.dtype.kind == "f" for n in nodes))
     lifted = []
     for arg in args:
@@ -140,10 +140,10 @@ def lift(args: Sequence[Any], graph: Graph) -> tuple[Node, ...]:
             lifted.append(_to_float64(arg) if promote and arg.dtype.kind in "iu" else arg)
         elif hasattr(arg, "node_in"):
             lifted.append(arg.node_in(graph))
-        elif isinstance(arg, (bool, int, float)):
-            lifted.append(constant(arg, graph, weak_dtype(arg, nodes)))
         elif isinstance(arg, (np.ndarray, np.generic, list, tuple)):
             lifted.append(constant(arg, graph))
+        elif isinstance(arg, (bool, int, float)):
+            lifted.append(constant(arg, graph, weak_dtype(arg, nodes)))
         else:
             raise TypeError(f"cannot use {type(arg).__name__} {arg!r} as a node")
     return tuple(lifted)
@@ -158,7 +158,8 @@ def _to_float64(node: Node) -> Node:
 def apply(op: Op, *args: Any, graph: Graph | None = None) -> Node:
     """Build the node `op(*args)`: lift the arguments, infer the output type (where a
     wrong input fails, naming the op and the nodes), and in an eager graph compute it."""
-    graph = graph or graph_of(args)
+    if graph is None:
+        graph = graph_of(args)
     if graph is None:
         raise GorgonError(f"{op.name}: needs at least one node among its inputs to know its graph")
     inputs = lift(args, graph)

@@ -20,8 +20,9 @@ from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, s
 class LispMachine:
     """Runs a graph dynamically. Options (Gorgonia's VM options):
 
-    - `cost`: the scalar to differentiate; default: the cost G.grad was last given, else
-      the one float scalar node nothing else uses (no backward pass when there is none);
+    - `cost`: the scalar to differentiate; default: the cost G.grad was last given (seeded
+      with its `grad_output` when it had one), else the one float scalar node nothing
+      else uses (no backward pass when there is none);
     - `wrt`: the nodes whose `.grad` to fill; default: every float input the cost uses;
     - `forward_only` / `backward_only`: run one pass (backward_only reuses the last
       forward values);
@@ -42,6 +43,9 @@ class LispMachine:
         self.training = training
         if forward_only and backward_only:
             raise ValueError("LispMachine: forward_only and backward_only exclude each other")
+        for node in ([] if cost is None else [cost]) + ([] if wrt is None else list(wrt)):
+            if not isinstance(node, Node) or node.graph is not graph:
+                raise TypeError(f"LispMachine: cost and wrt must be nodes of its graph, got {node!r}")
         self.graph = graph
         self.cost = cost
         self.wrt = None if wrt is None else list(wrt)
@@ -123,29 +127,31 @@ class LispMachine:
         self.training = False
         return self
 
-    def _find_cost(self) -> Node | None:
+    def _find_cost(self) -> tuple[Node | None, Node | None]:
+        """The cost to differentiate, and the node whose value seeds it (None: ones)."""
         if self.cost is not None:
-            return self.cost
+            return self.cost, None
         if self.graph.grad_cost is not None:
-            return self.graph.grad_cost
+            return self.graph.grad_cost, self.graph.grad_seed
         used = {p for node in self.graph.nodes for p in node.inputs}
         sinks = [n for n in forward_nodes(self.graph.nodes)
                  if n not in used and n.op is not None and n.shape == () and n.dtype.kind == "f"]
-        return sinks[0] if len(sinks) == 1 else None
+        return (sinks[0] if len(sinks) == 1 else None), None
 
     def _backward(self) -> dict[Node, np.ndarray]:
-        cost = self._find_cost()
+        cost, seed_node = self._find_cost()
         if cost is None:
             if self.backward_only:
                 raise GradError("LispMachine: no cost to differentiate; pass cost=")
             return {}
-        if cost.shape != () or cost.dtype.kind != "f":
+        if cost.dtype.kind != "f" or (cost.shape != () and seed_node is None):
             raise GradError(f"LispMachine: cost {cost.name!r} must be a float scalar, "
                             f"got {cost.shape} {cost.dtype}")
         wrt = self.wrt
         if wrt is None:
             wrt = [n for n in ancestors([cost]) if n.role == INPUT and n.dtype.kind == "f"]
         scratch = Graph(eager=True)
+        scratch.training = self.mode
         proxies: dict[Node, Node] = {}
 
         def lift(node: Node) -> Node:
@@ -159,8 +165,11 @@ class LispMachine:
                 proxies[node] = proxy
             return proxy
 
-        seed = Node(scratch, CONSTANT, (), cost.dtype, name=f"d{cost.name}")
-        seed._value = np.ones((), cost.dtype)
+        if seed_node is None:
+            seed = Node(scratch, CONSTANT, (), cost.dtype, name=f"d{cost.name}")
+            seed._value = np.ones((), cost.dtype)
+        else:
+            seed = lift(seed_node)
         adjoints = backprop(cost, seed, wrt, lift)
         keep = adjoints if self.bind_dual_values else wrt
         grads = {}

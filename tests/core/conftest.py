@@ -1,6 +1,7 @@
 """Shared helpers of the core suite: fake plugin distributions on sys.path, and a
 helper that says whether an op is installed."""
 
+import importlib
 import itertools
 import textwrap
 
@@ -20,7 +21,9 @@ def has_ops(*names: str) -> bool:
 @pytest.fixture
 def fake_plugin(tmp_path, monkeypatch):
     """Write a fake distribution (dist-info with an entry point in the group `gorgon`
-    and its plugin module) into a directory on sys.path; return the module's name."""
+    and its plugin module) into a directory on sys.path; return the module's name. The
+    global registry loads first, so fake plugins only ever reach fresh registries."""
+    registry.load()
     monkeypatch.syspath_prepend(str(tmp_path))
 
     def make(entry: str, source: str, dist: str | None = None, version: str = "0.1") -> str:
@@ -31,6 +34,19 @@ def fake_plugin(tmp_path, monkeypatch):
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
         (info / "entry_points.txt").write_text(f"[gorgon]\n{entry} = {module}\n")
+        importlib.invalidate_caches()
         return module
 
     return make
+
+
+@pytest.fixture
+def needs_ops():
+    """Call with op names: skips the test only when one of them is not registered yet."""
+
+    def check(*names: str) -> None:
+        missing = [name for name in names if not has_ops(name)]
+        if missing:
+            pytest.skip(f"ops not registered yet: {', '.join(missing)}")
+
+    return check
