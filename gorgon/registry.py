@@ -20,6 +20,7 @@ import pluggy
 
 from gorgon import hookspecs
 from gorgon.errors import OpNotFound, PluginError
+from gorgon.known_ops import provider_of
 from gorgon.op import Op
 
 GROUP = "gorgon"
@@ -200,6 +201,9 @@ class Registry:
 
     def _not_found(self, name: str) -> str:
         message = f"no installed plugin registers an op named {name!r}"
+        provider = provider_of(name)
+        if provider is not None:
+            message += f" (it comes with the distribution {provider}: install it)"
         failed = [p for p in self.plugins.values() if p.error]
         if failed:
             message += "; plugins that failed to load: " + ", ".join(

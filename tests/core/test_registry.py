@@ -179,3 +179,13 @@ def test_add_plugin_before_and_after_loading(monkeypatch):
     assert late.ops == ["late"] and reg.op("late").name == "late"
     reg.reload()
     assert reg.plugins == {} and reg.ops == {}
+
+
+def test_op_not_found_names_the_distribution_that_provides_it(monkeypatch):
+    monkeypatch.setenv("GORGON_PLUGINS", "none-at-all")
+    fresh = Registry()
+    with pytest.raises(OpNotFound, match="'conv2d'.*gorgon-ops-conv"):
+        fresh.op("conv2d")
+    with pytest.raises(OpNotFound) as info:
+        fresh.op("no_such_op_anywhere")
+    assert "distribution" not in str(info.value)
