@@ -16,7 +16,7 @@ from gorgon.graph import Graph
 from gorgon.hookspecs import hookimpl
 from gorgon.inputs import constant, let, matrix, scalar, tensor, vector
 from gorgon.node import Node
-from gorgon.op import Op, apply
+from gorgon.op import Op, UfuncOp, apply
 from gorgon.registry import init, ops, registry, solvers
 from gorgon.types import TensorType
 from gorgon.vm import LispMachine, TapeMachine
@@ -27,7 +27,7 @@ __all__ = [
     "BindError", "Bool", "DtypeError", "ExecutionError", "Float32", "Float64", "GorgonError",
     "GradError", "Graph", "InfError", "Int32", "Int64", "LispMachine", "NaNError", "Node",
     "NonDifferentiable", "Op", "OpNotFound", "PluginError", "Program", "ShapeError",
-    "TapeMachine", "TensorType", "apply", "compile", "constant", "grad", "hookimpl", "let",
+    "TapeMachine", "TensorType", "UfuncOp", "apply", "compile", "constant", "grad", "hookimpl", "let",
     "init", "matrix", "ops", "registry", "scalar", "solvers", "tensor", "vector",
 ]
 

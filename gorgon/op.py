@@ -37,6 +37,7 @@ class Op:
     pure: ClassVar[bool] = True
     mode_dependent: ClassVar[bool] = False
     updates: ClassVar[tuple[int, ...]] = ()
+    ufunc: ClassVar[Callable[..., Any] | None] = None
 
     def __init__(self, **params: Any):
         for key, value in params.items():
@@ -86,6 +87,22 @@ def kernel(op: Op, training: bool) -> Callable[..., np.ndarray]:
     if op.mode_dependent:
         return functools.partial(op.forward, training=training)
     return op.forward
+
+
+def step(op: Op, arrays: Sequence[np.ndarray], out: np.ndarray, training: bool) -> Callable[[], Any]:
+    """A ready-to-call step computing `op(*arrays)` into `out`: the op's numpy ufunc
+    called directly (positional `out`, the fastest call numpy has) when it declares
+    one, else its kernel."""
+    if op.ufunc is not None:
+        return functools.partial(op.ufunc, *arrays, out)
+    return functools.partial(kernel(op, training), *arrays, out=out)
+
+
+class UfuncOp(Op):
+    """An op whose kernel is one numpy ufunc (`ufunc`); the TapeMachine calls it directly."""
+
+    def forward(self, *arrays: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return self.ufunc(*arrays, out=out)
 
 
 def _show(value: Any) -> str:

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gorgon.compile import ALLOC, CONST, EXEC, LOAD, Program, compile
-from gorgon.errors import BindError
+from gorgon.compile import ALLOC, CONST, EXEC, LOAD, Instruction, Program, compile
+from gorgon.errors import BindError, ExecutionError
 from gorgon.graph import Graph
 from gorgon.node import Node
-from gorgon.op import kernel
+from gorgon.op import step
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
 
 
@@ -78,7 +78,7 @@ class TapeMachine:
                                 f"(built at {ins.node.origin})")
             buffers[ins.out] = value
         mode = self.mode
-        self._steps = [(kernel(ins.node.op, mode), tuple(buffers[a] for a in ins.args), buffers[ins.out])
+        self._steps = [step(ins.node.op, [buffers[a] for a in ins.args], buffers[ins.out], mode)
                        for ins in self._exec]
         self._bindings = self.graph.bindings
         self._mode = mode
@@ -113,20 +113,32 @@ class TapeMachine:
         self._ran = True
 
     def _run_fast(self) -> None:
-        index = 0
         try:
-            for index, (kernel, args, out) in enumerate(self._steps):
-                kernel(*args, out=out)
+            for run_step in self._steps:
+                run_step()
         except Exception as exc:
-            ins = self._exec[index]
-            raise kernel_failure(ins.node, exc, self._steps[index][1]) from exc
+            raise self._locate_failure(exc) from exc
+
+    def _locate_failure(self, exc: Exception) -> ExecutionError:
+        """The hot loop keeps no position; find the failing step by running them one by one."""
+        for ins, run_step in zip(self._exec, self._steps):
+            try:
+                run_step()
+            except Exception as again:
+                return kernel_failure(ins.node, again, self._inputs_of(ins))
+        return ExecutionError(f"a kernel failed ({type(exc).__name__}: {exc}) and did not fail "
+                              "again when the steps were re-run one by one")
+
+    def _inputs_of(self, ins: Instruction) -> list[np.ndarray]:
+        return [self.buffers[a] for a in ins.args]
 
     def _run_watched(self) -> None:
-        for ins, (kernel, args, out) in zip(self._exec, self._steps):
+        for ins, run_step in zip(self._exec, self._steps):
             try:
-                kernel(*args, out=out)
+                run_step()
             except Exception as exc:
-                raise kernel_failure(ins.node, exc, args) from exc
+                raise kernel_failure(ins.node, exc, self._inputs_of(ins)) from exc
+            out = self.buffers[ins.out]
             if self.tracer is not None:
                 self.tracer(f"{ins}   = {summary(out)}")
             check_finite(ins.node, out, self.watch_nan, self.watch_inf)

@@ -3,121 +3,107 @@
 import numpy as np
 
 import gorgon as G
-from gorgon import Op, TensorType
+from gorgon import UfuncOp
 from gorgon.infer import elementwise
 
 
-class Add(Op):
+class Add(UfuncOp):
     """Elementwise `a + b` (also `a + b` on nodes), numpy broadcasting."""
 
     name = "add"
+    ufunc = np.add
     inplace = 0
 
     def infer(self, a, b):
         return elementwise(self, a, b)
-
-    def forward(self, a, b, out=None):
-        return np.add(a, b, out=out)
 
     def vjp(self, inputs, output, gy):
         return gy, gy
 
 
-class Sub(Op):
+class Sub(UfuncOp):
     """Elementwise `a - b`."""
 
     name = "sub"
+    ufunc = np.subtract
     inplace = 0
 
     def infer(self, a, b):
         return elementwise(self, a, b)
-
-    def forward(self, a, b, out=None):
-        return np.subtract(a, b, out=out)
 
     def vjp(self, inputs, output, gy):
         return gy, lambda: -gy
 
 
-class Mul(Op):
+class Mul(UfuncOp):
     """Elementwise (Hadamard) `a * b`; for the matrix product see `matmul`."""
 
     name = "mul"
+    ufunc = np.multiply
     inplace = 0
 
     def infer(self, a, b):
         return elementwise(self, a, b)
-
-    def forward(self, a, b, out=None):
-        return np.multiply(a, b, out=out)
 
     def vjp(self, inputs, output, gy):
         a, b = inputs
         return lambda: gy * b, lambda: gy * a
 
 
-class Div(Op):
+class Div(UfuncOp):
     """Elementwise true division `a / b` (floats only)."""
 
     name = "div"
+    ufunc = np.divide
     inplace = 0
 
     def infer(self, a, b):
         return elementwise(self, a, b, floats_only=True)
-
-    def forward(self, a, b, out=None):
-        return np.divide(a, b, out=out)
 
     def vjp(self, inputs, output, gy):
         a, b = inputs
         return lambda: gy / b, lambda: -gy * output / b
 
 
-class Pow(Op):
+class Pow(UfuncOp):
     """Elementwise `a ** b` (floats only); the gradient for `b` needs `a > 0`."""
 
     name = "pow"
+    ufunc = np.power
     inplace = 0
 
     def infer(self, a, b):
         return elementwise(self, a, b, floats_only=True)
-
-    def forward(self, a, b, out=None):
-        return np.power(a, b, out=out)
 
     def vjp(self, inputs, output, gy):
         a, b = inputs
         return lambda: gy * b * a ** (b - 1), lambda: gy * output * G.log(a)
 
 
-class Maximum(Op):
+class Maximum(UfuncOp):
     """Elementwise larger of `a` and `b`; at ties the gradient goes to `a`."""
 
     name = "maximum"
+    ufunc = np.maximum
     inplace = 0
 
     def infer(self, a, b):
         return elementwise(self, a, b)
-
-    def forward(self, a, b, out=None):
-        return np.maximum(a, b, out=out)
 
     def vjp(self, inputs, output, gy):
         a, b = inputs
         return lambda: G.where(G.ge(a, b), gy, 0.0), lambda: G.where(G.lt(a, b), gy, 0.0)
 
 
-class Minimum(Op):
+class Minimum(UfuncOp):
     """Elementwise smaller of `a` and `b`; at ties the gradient goes to `a`."""
 
     name = "minimum"
+    ufunc = np.minimum
     inplace = 0
 
     def infer(self, a, b):
         return elementwise(self, a, b)
-
-    def forward(self, a, b, out=None):
-        return np.minimum(a, b, out=out)
 
     def vjp(self, inputs, output, gy):
         a, b = inputs

@@ -3,23 +3,19 @@
 import numpy as np
 
 import gorgon as G
-from gorgon import Op, TensorType
+from gorgon import Op, TensorType, UfuncOp
 from gorgon.dtypes import Bool, as_dtype
 from gorgon.infer import broadcast_shape, dtype_error, require_numeric, same_dtype
 
 
-class Comparison(Op):
+class Comparison(UfuncOp):
     """Elementwise comparison of two numeric nodes of one dtype; the result is boolean."""
 
     differentiable = False
-    ufunc = None
 
     def infer(self, a, b):
         require_numeric(self, a, b)
         return TensorType(broadcast_shape(self, a, b), Bool)
-
-    def forward(self, a, b, out=None):
-        return self.ufunc(a, b, out=out)
 
 
 class Eq(Comparison):

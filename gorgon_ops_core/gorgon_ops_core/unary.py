@@ -5,11 +5,11 @@ import numpy as np
 from scipy import special
 
 import gorgon as G
-from gorgon import Op
+from gorgon import Op, UfuncOp
 from gorgon.infer import elementwise
 
 
-class Unary(Op):
+class Unary(UfuncOp):
     """An elementwise op on one input; `floats_only` ops reject integer inputs."""
 
     inplace = 0
@@ -23,10 +23,8 @@ class Neg(Unary):
     """`-x`."""
 
     name = "neg"
+    ufunc = np.negative
     floats_only = False
-
-    def forward(self, x, out=None):
-        return np.negative(x, out=out)
 
     def vjp(self, inputs, output, gy):
         return (-gy,)
@@ -36,10 +34,8 @@ class Abs(Unary):
     """`|x|`; the gradient at 0 is 0."""
 
     name = "abs"
+    ufunc = np.abs
     floats_only = False
-
-    def forward(self, x, out=None):
-        return np.abs(x, out=out)
 
     def vjp(self, inputs, output, gy):
         return (gy * G.sign(inputs[0]),)
@@ -49,10 +45,8 @@ class Sign(Unary):
     """-1, 0 or 1 by the sign of x; its gradient is zero."""
 
     name = "sign"
+    ufunc = np.sign
     floats_only = False
-
-    def forward(self, x, out=None):
-        return np.sign(x, out=out)
 
     def vjp(self, inputs, output, gy):
         return (gy * 0.0,)
@@ -62,9 +56,7 @@ class Exp(Unary):
     """`e ** x`."""
 
     name = "exp"
-
-    def forward(self, x, out=None):
-        return np.exp(x, out=out)
+    ufunc = np.exp
 
     def vjp(self, inputs, output, gy):
         return (gy * output,)
@@ -74,9 +66,7 @@ class Log(Unary):
     """Natural logarithm."""
 
     name = "log"
-
-    def forward(self, x, out=None):
-        return np.log(x, out=out)
+    ufunc = np.log
 
     def vjp(self, inputs, output, gy):
         return (gy / inputs[0],)
@@ -86,9 +76,7 @@ class Log1p(Unary):
     """`log(1 + x)`, accurate for small x."""
 
     name = "log1p"
-
-    def forward(self, x, out=None):
-        return np.log1p(x, out=out)
+    ufunc = np.log1p
 
     def vjp(self, inputs, output, gy):
         return (gy / (inputs[0] + 1.0),)
@@ -98,9 +86,7 @@ class Expm1(Unary):
     """`exp(x) - 1`, accurate for small x."""
 
     name = "expm1"
-
-    def forward(self, x, out=None):
-        return np.expm1(x, out=out)
+    ufunc = np.expm1
 
     def vjp(self, inputs, output, gy):
         return (gy * (output + 1.0),)
@@ -110,9 +96,7 @@ class Sqrt(Unary):
     """Square root."""
 
     name = "sqrt"
-
-    def forward(self, x, out=None):
-        return np.sqrt(x, out=out)
+    ufunc = np.sqrt
 
     def vjp(self, inputs, output, gy):
         return (gy * 0.5 / output,)
@@ -122,10 +106,8 @@ class Square(Unary):
     """`x * x`."""
 
     name = "square"
+    ufunc = np.square
     floats_only = False
-
-    def forward(self, x, out=None):
-        return np.square(x, out=out)
 
     def vjp(self, inputs, output, gy):
         return (gy * inputs[0] * 2.0,)
@@ -135,9 +117,7 @@ class Reciprocal(Unary):
     """`1 / x`."""
 
     name = "reciprocal"
-
-    def forward(self, x, out=None):
-        return np.reciprocal(x, out=out)
+    ufunc = np.reciprocal
 
     def vjp(self, inputs, output, gy):
         return (-gy * G.square(output),)
@@ -147,9 +127,7 @@ class Sin(Unary):
     """Sine."""
 
     name = "sin"
-
-    def forward(self, x, out=None):
-        return np.sin(x, out=out)
+    ufunc = np.sin
 
     def vjp(self, inputs, output, gy):
         return (gy * G.cos(inputs[0]),)
@@ -159,9 +137,7 @@ class Cos(Unary):
     """Cosine."""
 
     name = "cos"
-
-    def forward(self, x, out=None):
-        return np.cos(x, out=out)
+    ufunc = np.cos
 
     def vjp(self, inputs, output, gy):
         return (-gy * G.sin(inputs[0]),)
@@ -171,9 +147,7 @@ class Tanh(Unary):
     """Hyperbolic tangent."""
 
     name = "tanh"
-
-    def forward(self, x, out=None):
-        return np.tanh(x, out=out)
+    ufunc = np.tanh
 
     def vjp(self, inputs, output, gy):
         return (gy * (1.0 - G.square(output)),)
@@ -183,9 +157,7 @@ class Sigmoid(Unary):
     """Logistic function `1 / (1 + exp(-x))`, without overflow."""
 
     name = "sigmoid"
-
-    def forward(self, x, out=None):
-        return special.expit(x, out=out)
+    ufunc = special.expit
 
     def vjp(self, inputs, output, gy):
         return (gy * output * (1.0 - output),)
