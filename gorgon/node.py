@@ -24,7 +24,7 @@ class Node:
     value is the very array bound to it, so updating it in place is seen by the next run.
     """
 
-    __slots__ = ("graph", "op", "inputs", "shape", "dtype", "name", "id", "role",
+    __slots__ = ("graph", "op", "inputs", "shape", "dtype", "name", "named", "id", "role",
                  "is_grad", "origin", "_value", "__weakref__")
 
     # numpy defers to the node's reflected operators: `array + node` builds a node
@@ -43,6 +43,7 @@ class Node:
         self.origin = user_origin()
         self._value: np.ndarray | None = None
         self.id = graph.add(self)
+        self.named = name is not None
         self.name = name if name is not None else f"{op.name if op else role}{self.id}"
 
     @property

@@ -38,6 +38,7 @@ class Op:
     mode_dependent: ClassVar[bool] = False
     updates: ClassVar[tuple[int, ...]] = ()
     ufunc: ClassVar[Callable[..., Any] | None] = None
+    positional_out: ClassVar[bool] = False
 
     def __init__(self, **params: Any):
         for key, value in params.items():
@@ -93,13 +94,17 @@ def step(op: Op, arrays: Sequence[np.ndarray], out: np.ndarray, training: bool) 
     """A ready-to-call step computing `op(*arrays)` into `out`: the op's numpy ufunc
     called directly (positional `out`, the fastest call numpy has) when it declares
     one, else its kernel."""
-    if op.ufunc is not None:
+    if op.ufunc is not None and op.positional_out:
         return functools.partial(op.ufunc, *arrays, out)
-    return functools.partial(kernel(op, training), *arrays, out=out)
+    return functools.partial(op.ufunc or kernel(op, training), *arrays, out=out)
 
 
 class UfuncOp(Op):
-    """An op whose kernel is one numpy ufunc (`ufunc`); the TapeMachine calls it directly."""
+    """An op whose kernel is one numpy ufunc (`ufunc`); the TapeMachine calls it directly,
+    passing `out` positionally unless `positional_out` is False (numpy deprecates that for
+    np.maximum and np.minimum)."""
+
+    positional_out: ClassVar[bool] = True
 
     def forward(self, *arrays: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return self.ufunc(*arrays, out=out)

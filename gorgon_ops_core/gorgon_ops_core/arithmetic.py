@@ -85,6 +85,7 @@ class Maximum(UfuncOp):
 
     name = "maximum"
     ufunc = np.maximum
+    positional_out = False
     inplace = 0
 
     def infer(self, a, b):
@@ -100,6 +101,7 @@ class Minimum(UfuncOp):
 
     name = "minimum"
     ufunc = np.minimum
+    positional_out = False
     inplace = 0
 
     def infer(self, a, b):

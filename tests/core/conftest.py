@@ -24,6 +24,8 @@ def fake_plugin(tmp_path, monkeypatch):
     and its plugin module) into a directory on sys.path; return the module's name. The
     global registry loads first, so fake plugins only ever reach fresh registries."""
     registry.load()
+    monkeypatch.delenv("GORGON_PLUGINS", raising=False)
+    monkeypatch.delenv("GORGON_DISABLE_PLUGINS", raising=False)
     monkeypatch.syspath_prepend(str(tmp_path))
 
     def make(entry: str, source: str, dist: str | None = None, version: str = "0.1") -> str:

@@ -19,8 +19,9 @@ def test_plugins_lists_the_installed_core_plugin_and_its_ops():
     done = run_cli("plugins")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert any(line.startswith("core: gorgon-ops-core ") for line in lines)
-    ops_line = next(line for line in lines if line.strip().startswith("ops:"))
+    header = next(i for i, line in enumerate(lines) if line.startswith("core: gorgon-ops-core "))
+    ops_line = lines[header + 1]
+    assert ops_line.strip().startswith("ops:")
     assert {"add", "mul", "tanh", "where"} <= set(ops_line.split())
     assert lines[-1].endswith("ops in all")
 
