@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from gorgon.errors import GorgonError
 from gorgon.grad import ancestors
 from gorgon.graph import Graph
-from gorgon.node import CONSTANT, INPUT, Node
+from gorgon.node import INPUT, OPERATION, Node
+from gorgon.passes import PASSES, check_passes, optimize
+from gorgon.passes.ir import Term
 
 LOAD = "loadArg"
 CONST = "const"
@@ -19,46 +21,50 @@ EXEC = "exec"
 
 @dataclass(frozen=True)
 class Instruction:
-    """One step: load an input, hold a constant, allocate a buffer, or run an op."""
+    """One step: load an input, hold a constant, allocate a buffer, or run an op. `term`
+    is what the compiler made of the graph node(s) it computes."""
 
     kind: str
-    node: Node
+    term: Term
     out: int
     args: tuple[int, ...] = ()
     flags: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        node = self.node
-        typ = f"{node.shape} {node.dtype}"
+        term = self.term
+        typ = f"{term.shape} {term.dtype}"
         if self.kind == EXEC:
             args = " ".join(f"r{a}" for a in self.args)
-            text = f"{str(node.op):<24} {args} -> r{self.out}"
+            text = f"{str(term.op):<24} {args} -> r{self.out}   ({term.name})"
         elif self.kind == ALLOC:
             text = f"{ALLOC:<24} r{self.out} {typ}"
         else:
-            text = f"{self.kind:<8} {node.name:<15} -> r{self.out}   {typ}"
+            text = f"{self.kind:<8} {term.name:<15} -> r{self.out}   {typ}"
         flags = f"   [{', '.join(self.flags)}]" if self.flags else ""
         return f"{text}{flags}"
 
 
 class Program:
-    """What the TapeMachine runs: instructions, the register count, and the graph
-    version it was compiled from."""
+    """What the TapeMachine runs: instructions, the register count, the graph version it
+    was compiled from, and for each compiled node that cannot be read after a run, why."""
 
     def __init__(self, graph: Graph, nodes: Sequence[Node], instructions: list[Instruction],
-                 registers: int):
+                 registers: int, passes: tuple[str, ...], unreadable: dict[Node, str]):
         self.graph = graph
         self.nodes = list(nodes)
         self.instructions = instructions
         self.registers = registers
+        self.passes = passes
+        self.unreadable = unreadable
         self.version = graph.version
 
     def __len__(self) -> int:
         return len(self.instructions)
 
     def __str__(self) -> str:
-        head = (f"Program: {len(self.instructions)} instructions, {self.registers} registers, "
-                f"{len(self.nodes)} nodes")
+        steps = sum(1 for ins in self.instructions if ins.kind == EXEC)
+        head = (f"Program: {len(self.instructions)} instructions ({steps} ops), {self.registers} "
+                f"registers, {len(self.nodes)} nodes; passes: {', '.join(self.passes) or 'none'}")
         lines = [head] + [f"{i:4d}  {ins}" for i, ins in enumerate(self.instructions)]
         return "\n".join(lines) + "\n"
 
@@ -87,27 +93,75 @@ def select(graph: Graph, outputs: Sequence[Node] | None, forward_only: bool) -> 
     return forward_nodes(nodes) if forward_only else list(nodes)
 
 
+def readable_roots(graph: Graph, nodes: Sequence[Node], outputs: Sequence[Node] | None,
+                   keep: Iterable[Node]) -> list[Node]:
+    """The nodes whose values stay readable after a run: the outputs when given, else the
+    graph's sinks, the gradients G.grad returned and their cost, and every op node built
+    with a name; plus `keep`."""
+    selected = set(nodes)
+    if outputs is not None:
+        roots = list(outputs)
+    else:
+        used = {p for node in nodes for p in node.inputs}
+        roots = [n for n in nodes if n not in used or n.named]
+        roots += [n for n in graph.grad_map.values() if n in selected]
+        if graph.grad_cost in selected:
+            roots.append(graph.grad_cost)
+    roots += [n for n in keep if n in selected]
+    return roots
+
+
 def compile(graph: Graph, outputs: Sequence[Node] | None = None,  # noqa: A001 - Gorgonia's name
-            forward_only: bool = False) -> tuple[Program, dict[Node, int]]:
+            forward_only: bool = False, passes: Iterable[str] = PASSES,
+            keep: Iterable[Node] = ()) -> tuple[Program, dict[Node, int]]:
     """Compile `graph` (or just what `outputs` need) into a Program and a map from each
-    node to its register."""
+    readable node to its register. `passes` chooses the compile passes (all by default;
+    `()` for none); `keep` lists more nodes whose values must stay readable."""
     if not isinstance(graph, Graph):
         raise TypeError(f"G.compile needs a G.Graph, got {type(graph).__name__}")
     nodes = select(graph, outputs, forward_only)
+    passes = check_passes(passes)
+    optimized = optimize(nodes, readable_roots(graph, nodes, outputs, keep), passes)
     instructions: list[Instruction] = []
-    locmap: dict[Node, int] = {}
-    for node in nodes:
-        register = len(locmap)
-        locmap[node] = register
-        flags = ("grad",) if node.is_grad else ()
-        if node.role == INPUT:
-            instructions.append(Instruction(LOAD, node, register, flags=flags))
-        elif node.role == CONSTANT:
-            instructions.append(Instruction(CONST, node, register, flags=flags))
+    register_of: dict[int, int] = {}
+    buffer_register: dict[int, int] = {}
+    last_writer: dict[int, Term] = {}
+    registers = 0
+    for term in optimized.terms:
+        flags = ("grad",) if term.is_grad else ()
+        if term.role == OPERATION:
+            register = buffer_register.get(term.buffer)
+            if register is None:
+                register = buffer_register[term.buffer] = registers
+                registers += 1
+                instructions.append(Instruction(ALLOC, term, register))
+            last_writer[term.buffer] = term
+            flags += term.flags + (() if term.op.pure else ("impure",))
+            args = tuple(register_of[id(p)] for p in term.inputs)
+            instructions.append(Instruction(EXEC, term, register, args, flags))
         else:
-            if not node.op.pure:
-                flags += ("impure",)
-            instructions.append(Instruction(ALLOC, node, register))
-            args = tuple(locmap[p] for p in node.inputs)
-            instructions.append(Instruction(EXEC, node, register, args, flags))
-    return Program(graph, nodes, instructions, len(locmap)), locmap
+            register = registers
+            registers += 1
+            kind = LOAD if term.role == INPUT else CONST
+            instructions.append(Instruction(kind, term, register, flags=flags))
+        register_of[id(term)] = register
+    locmap, unreadable = _locate(nodes, optimized.term_of, register_of, last_writer)
+    return Program(graph, nodes, instructions, registers, passes, unreadable), locmap
+
+
+def _locate(nodes: Sequence[Node], term_of: dict[Node, Term], register_of: dict[int, int],
+            last_writer: dict[int, Term]) -> tuple[dict[Node, int], dict[Node, str]]:
+    """Each node's register when its value survives a run, else why it does not."""
+    locmap: dict[Node, int] = {}
+    unreadable: dict[Node, str] = {}
+    for node in nodes:
+        term = term_of[node]
+        register = register_of.get(id(term))
+        if register is None:
+            unreadable[node] = "the compiler removed it (no output needs it after the rewrites)"
+        elif term.role == OPERATION and last_writer[term.buffer] is not term:
+            unreadable[node] = (f"its buffer r{register} is reused later in the run "
+                                f"(by {last_writer[term.buffer].name!r})")
+        else:
+            locmap[node] = register
+    return locmap, unreadable

@@ -54,3 +54,15 @@ def register_initializers(register):
     ``G.init.<name>`` is the factory, and ``init="<name>"`` on an input node uses it
     with its defaults.
     """
+
+
+@hookspec
+def register_rewrites(register):
+    """Register compile-time rewrites: call ``register(name, rule)`` once per rule.
+
+    ``rule(term, ctx)`` looks at one op term of the program being compiled (``term.op``,
+    ``term.inputs``, ``term.shape``, ``term.dtype``) and returns an equivalent term built
+    with ``ctx.make(op_name, *inputs, **params)`` / ``ctx.constant(value, dtype)``, an
+    existing term, or None when it does not apply. Rules must keep the value: the
+    TapeMachine gives the same results with the ``rewrite`` pass on or off.
+    """

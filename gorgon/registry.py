@@ -59,6 +59,7 @@ class Registry:
         self.samples: dict[str, Callable[[], list]] = {}
         self.solvers: dict[str, type] = {}
         self.initializers: dict[str, Callable[..., Any]] = {}
+        self.rewrites: dict[str, Callable[..., Any]] = {}
         self._functions: dict[str, Callable[..., Any]] = {}
         self._extra: list[tuple[str, ModuleType | object]] = []
 
@@ -105,6 +106,9 @@ class Registry:
             self._call_hook(info, impl.function, self._register_samples)
         for impl in manager.hook.register_solvers.get_hookimpls():
             self._call_hook(info, impl.function, lambda solver: self._register_solver(info, solver))
+        for impl in manager.hook.register_rewrites.get_hookimpls():
+            self._call_hook(info, impl.function,
+                            lambda name, rule: self._register_rewrite(info, name, rule))
         for impl in manager.hook.register_initializers.get_hookimpls():
             self._call_hook(info, impl.function,
                             lambda name, factory: self._register_initializer(info, name, factory))
@@ -156,6 +160,18 @@ class Registry:
         else:
             self.initializers[name] = factory
             info.initializers.append(name)
+
+    def _register_rewrite(self, info: PluginInfo, name: str, rule: Any) -> None:
+        if not callable(rule) or name in self.rewrites:
+            self._fail(info, PluginError(f"plugin {info.name!r} ({info.distribution}) registered "
+                                         f"rewrite {name!r} twice or not as a callable"))
+        else:
+            self.rewrites[name] = rule
+
+    def rewrite_rules(self) -> list[tuple[str, Callable[..., Any]]]:
+        """Every registered rewrite rule, by name."""
+        self.load()
+        return list(self.rewrites.items())
 
     def solver(self, name: str) -> type:
         """The solver class registered under `name`."""
@@ -217,10 +233,16 @@ class Registry:
 
 
 def _public_function(op: type[Op]) -> Callable[..., Any]:
+    """`G.<name>`: the op's `call`, plus `name=` to name the node it builds (a named node
+    stays readable after a TapeMachine run, whatever the compile passes do)."""
     build = op.call
 
-    def function(*args: Any, **params: Any) -> Any:
-        return build(*args, **params)
+    def function(*args: Any, name: str | None = None, **params: Any) -> Any:
+        node = build(*args, **params)
+        if name is not None:
+            node.name = name
+            node.named = True
+        return node
 
     function.__name__ = function.__qualname__ = op.name
     function.__doc__ = op.__doc__

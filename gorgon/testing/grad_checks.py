@@ -3,6 +3,7 @@ the TapeMachine, float32 against float64, and gradients of gradients."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import reduce
 
@@ -11,6 +12,7 @@ import numpy as np
 from gorgon.errors import OpNotFound
 from gorgon.grad import grad
 from gorgon.node import Node
+from gorgon.passes import PASSES
 from gorgon.registry import registry
 from gorgon.testing.build import Built, build, recast
 from gorgon.testing.numeric import assert_close, numeric_gradients, pick, weights
@@ -59,11 +61,12 @@ def cost_of(node: Node, salt: int = 0) -> Node:
     return registry.function("sum")(product)
 
 
-def run_tape(built: Built, differentiate: bool) -> Run:
-    """Run the built graph on a TapeMachine, with symbolic gradients of the cost when asked."""
+def run_tape(built: Built, differentiate: bool, passes: Iterable[str] = PASSES) -> Run:
+    """Run the built graph on a TapeMachine (with the given compile passes), with
+    symbolic gradients of the cost when asked."""
     cost = cost_of(built.output) if differentiate else None
     grads = grad(cost, *built.wrt) if differentiate else []
-    TapeMachine(built.graph).run_all()
+    TapeMachine(built.graph, passes=passes, keep=[built.output]).run_all()
     return Run(built.output.value.copy(), cost, [g.value.copy() for g in grads])
 
 
@@ -92,8 +95,9 @@ def check_gradient(target: Target, sample: Sample) -> None:
 
 
 def check_lisp_agrees(target: Target, sample: Sample) -> str | None:
-    """The LispMachine computes the TapeMachine's value and gradients."""
-    tape_built, lisp_built = build(target, sample), build(target, sample)
+    """The LispMachine computes the TapeMachine's value and gradients, and so does a
+    TapeMachine compiled without any pass."""
+    tape_built, lisp_built, plain_built = build(target, sample), build(target, sample), build(target, sample)
     reason = why_not_differentiated(lisp_built)
     if reason is None:
         machine = LispMachine(lisp_built.graph, cost=cost_of(lisp_built.output), wrt=lisp_built.wrt)
@@ -103,10 +107,14 @@ def check_lisp_agrees(target: Target, sample: Sample) -> str | None:
     if not lisp_built.output.op.pure:
         return f"values not compared: {reason}"
     tape = run_tape(tape_built, differentiate=reason is None)
+    plain = run_tape(plain_built, differentiate=reason is None, passes=())
     assert_close("LispMachine value", lisp_built.output.value, tape.value, MACHINES_RTOL, MACHINES_ATOL)
-    for w, tape_grad in zip(lisp_built.wrt, tape.grads):
+    assert_close("TapeMachine value without passes", plain.value, tape.value, MACHINES_RTOL, MACHINES_ATOL)
+    for w, tape_grad, plain_grad in zip(lisp_built.wrt, tape.grads, plain.grads):
         assert_close(f"LispMachine gradient wrt {w.name!r}", w.grad, tape_grad, MACHINES_RTOL,
                      MACHINES_ATOL)
+        assert_close(f"TapeMachine gradient wrt {w.name!r} without passes", plain_grad, tape_grad,
+                     MACHINES_RTOL, MACHINES_ATOL)
     return None if reason is None else f"gradients not compared: {reason}"
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from gorgon.compile import forward_nodes
-from gorgon.errors import BindError, ExecutionError, GradError
+from gorgon.errors import BindError, ExecutionError, GorgonError, GradError
 from gorgon.grad import ancestors, backprop
 from gorgon.graph import Graph
 from gorgon.node import CONSTANT, INPUT, Node
@@ -77,7 +77,10 @@ class LispMachine:
         values = {}
         if source is not None:
             for node in self.graph.nodes:
-                value = source.value_of(node)
+                try:
+                    value = source.value_of(node)
+                except GorgonError:
+                    continue
                 if value is not None:
                     values[node] = value
         if not values:

@@ -10,14 +10,15 @@ is now.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from gorgon.compile import ALLOC, CONST, EXEC, LOAD, Instruction, Program, compile
-from gorgon.errors import BindError, ExecutionError
+from gorgon.errors import BindError, ExecutionError, GorgonError
 from gorgon.graph import Graph
 from gorgon.node import Node
+from gorgon.passes import PASSES, check_passes
 from gorgon.op import step
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
 
@@ -33,15 +34,24 @@ class TapeMachine:
     - `bind_dual_values`: `node.grad` reads for every node G.grad passed through, not only
       for those it was asked about;
     - `training`: True/False fixes this machine's mode; None (default) follows the graph's
-      (`g.train()` / `g.eval()`). `m.train()` / `m.eval()` set it later.
+      (`g.train()` / `g.eval()`). `m.train()` / `m.eval()` set it later;
+    - `passes`: the compile passes to run (all of `gorgon.passes.PASSES` by default, `()`
+      for none); `keep`: nodes whose values must stay readable whatever the passes do.
+
+    Readable after a run: inputs, constants, the outputs (or the graph's sinks), the
+    gradients G.grad returned, every node built with a `name=`, and `keep`. Reading a node
+    whose buffer the passes reused raises an error that says how to keep it.
     """
 
     def __init__(self, graph: Graph, *, outputs: Sequence[Node] | None = None,
                  forward_only: bool = False, watch_nan: bool = False, watch_inf: bool = False,
                  trace: bool | Tracer | None = None, bind_dual_values: bool = False,
-                 training: bool | None = None):
+                 training: bool | None = None, passes: Iterable[str] = PASSES,
+                 keep: Iterable[Node] = ()):
         if not isinstance(graph, Graph):
             raise TypeError(f"TapeMachine needs a G.Graph, got {type(graph).__name__}")
+        self.passes = check_passes(passes)
+        self.keep = list(keep)
         self.training = training
         self.graph = graph
         self.outputs = None if outputs is None else list(outputs)
@@ -55,13 +65,17 @@ class TapeMachine:
 
     def compile(self) -> Program:
         """(Re)compile the graph and allocate every buffer."""
-        self.program, self.locmap = compile(self.graph, self.outputs, self.forward_only)
+        keep = self.keep
+        if self.bind_dual_values:
+            keep = keep + list(self.graph.adjoints.values())
+        self.program, self.locmap = compile(self.graph, self.outputs, self.forward_only,
+                                            self.passes, keep)
         self.buffers: list[np.ndarray | None] = [None] * self.program.registers
         for ins in self.program.instructions:
             if ins.kind == ALLOC:
-                self.buffers[ins.out] = np.empty(ins.node.shape, ins.node.dtype)
+                self.buffers[ins.out] = np.empty(ins.term.shape, ins.term.dtype)
             elif ins.kind == CONST:
-                self.buffers[ins.out] = ins.node._value
+                self.buffers[ins.out] = ins.term.value
         self._exec = [ins for ins in self.program.instructions if ins.kind == EXEC]
         self._loads = [ins for ins in self.program.instructions if ins.kind == LOAD]
         self._bindings = None
@@ -72,13 +86,13 @@ class TapeMachine:
     def _prepare(self) -> None:
         buffers = self.buffers
         for ins in self._loads:
-            value = ins.node._value
+            value = ins.term.node._value
             if value is None:
-                raise BindError(f"input {ins.node.name!r} has no value: bind one with G.let "
-                                f"(built at {ins.node.origin})")
+                raise BindError(f"input {ins.term.name!r} has no value: bind one with G.let "
+                                f"(built at {ins.term.origin})")
             buffers[ins.out] = value
         mode = self.mode
-        self._steps = [step(ins.node.op, [buffers[a] for a in ins.args], buffers[ins.out], mode)
+        self._steps = [step(ins.term.op, [buffers[a] for a in ins.args], buffers[ins.out], mode)
                        for ins in self._exec]
         self._bindings = self.graph.bindings
         self._mode = mode
@@ -125,7 +139,7 @@ class TapeMachine:
             try:
                 run_step()
             except Exception as again:
-                return kernel_failure(ins.node, again, self._inputs_of(ins))
+                return kernel_failure(ins.term, again, self._inputs_of(ins))
         return ExecutionError(f"a kernel failed ({type(exc).__name__}: {exc}) and did not fail "
                               "again when the steps were re-run one by one")
 
@@ -137,11 +151,11 @@ class TapeMachine:
             try:
                 run_step()
             except Exception as exc:
-                raise kernel_failure(ins.node, exc, self._inputs_of(ins)) from exc
+                raise kernel_failure(ins.term, exc, self._inputs_of(ins)) from exc
             out = self.buffers[ins.out]
             if self.tracer is not None:
                 self.tracer(f"{ins}   = {summary(out)}")
-            check_finite(ins.node, out, self.watch_nan, self.watch_inf)
+            check_finite(ins.term, out, self.watch_nan, self.watch_inf)
 
     def reset(self) -> None:
         """Forget the last run: computed values and gradients read None until the next run."""
@@ -150,6 +164,12 @@ class TapeMachine:
     def value_of(self, node: Node) -> np.ndarray | None:
         register = self.locmap.get(node)
         if register is None or not self._ran:
+            reason = self.program.unreadable.get(node)
+            if reason is not None and self._ran:
+                raise GorgonError(
+                    f"the value of node {node.name!r} is not kept by this TapeMachine: {reason}. "
+                    f"Keep it with TapeMachine(g, keep=[node]), build it with a name=, or "
+                    f"compile without the passes that dropped it (passes=())")
             return None
         return self.buffers[register]
 

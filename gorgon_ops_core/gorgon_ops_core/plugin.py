@@ -2,6 +2,7 @@
 
 from gorgon import hookimpl
 from gorgon_ops_core import arithmetic, compare, index, linalg, random, reduce, shape, unary
+from gorgon_ops_core.rewrites import RULES
 from gorgon_ops_core.samples import SAMPLES
 
 MODULES = [arithmetic, unary, compare, linalg, reduce, shape, index, random]
@@ -18,3 +19,9 @@ def register_ops(register):
 def register_samples(register):
     for name, factory in SAMPLES.items():
         register(name, factory)
+
+
+@hookimpl
+def register_rewrites(register):
+    for name, rule in RULES.items():
+        register(name, rule)

@@ -21,7 +21,7 @@ def small_graph():
 
 def test_compile_returns_a_program_and_a_register_per_node():
     g, x, c, y, z, dx = small_graph()
-    program, locmap = G.compile(g)
+    program, locmap = G.compile(g, passes=())
     assert isinstance(program, G.Program)
     assert set(locmap) == set(g.nodes)
     assert sorted(locmap.values()) == list(range(len(g.nodes))) == list(range(program.registers))
@@ -32,18 +32,19 @@ def test_compile_returns_a_program_and_a_register_per_node():
 
 def test_the_listing_shows_loads_constants_allocations_and_ops_with_registers():
     g, x, c, y, z, dx = small_graph()
-    program, locmap = G.compile(g)
+    program, locmap = G.compile(g, passes=())
     text = str(program)
     lines = text.splitlines()
-    assert lines[0] == (f"Program: {len(program)} instructions, {program.registers} registers, "
-                        f"{len(g.nodes)} nodes")
+    ops = sum(1 for node in g.nodes if node.op is not None)
+    assert lines[0] == (f"Program: {len(program)} instructions ({ops} ops), {program.registers} "
+                        f"registers, {len(g.nodes)} nodes; passes: none")
     assert re.search(rf"^\s*0  loadArg  x\s+-> r{locmap[x]}\s+\(2,\) float64$", text, re.M)
     assert re.search(rf"const\s+two\s+-> r{locmap[c]}\s+\(\) float64$", text, re.M)
     assert re.search(rf"alloc\s+r{locmap[y]} \(2,\) float64$", text, re.M)
     mul = y.inputs[0]
-    assert re.search(rf"mul\s+r{locmap[x]} r{locmap[c]} -> r{locmap[mul]}$", text, re.M)
-    assert re.search(rf"tanh\s+r{locmap[mul]} -> r{locmap[y]}$", text, re.M)
-    assert re.search(rf"-> r{locmap[dx]}\s+\[grad\]$", text, re.M)
+    assert re.search(rf"mul\s+r{locmap[x]} r{locmap[c]} -> r{locmap[mul]}\s+\({mul.name}\)$", text, re.M)
+    assert re.search(rf"tanh\s+r{locmap[mul]} -> r{locmap[y]}\s+\({y.name}\)$", text, re.M)
+    assert re.search(rf"-> r{locmap[dx]}\s+\({dx.name}\)\s+\[grad\]$", text, re.M)
     assert re.search(r"const\s+seed\s+-> r\d+\s+\(2,\) float64$", text, re.M)
 
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gorgon as G
+from gorgon.passes import PASSES
 from gorgon.registry import registry
 
 registry.load()
@@ -82,11 +83,16 @@ def finite_differences(g: G.Graph, inputs: list[G.Node], cost: G.Node, eps: floa
 def test_symbolic_autodiff_and_finite_differences_agree(shapes, seed, data):
     g, inputs, out, cost = build(data, shapes, np.random.default_rng(seed))
     symbolic = G.grad(cost, *inputs, allow_unused=True)
-    G.TapeMachine(g).run_all()
+    G.TapeMachine(g, keep=[out]).run_all()
     tape_out = out.value.copy()
     tape_grads = [d.value.copy() for d in symbolic]
     for x, gradient in zip(inputs, tape_grads):
         assert gradient.shape == x.shape and x.grad is not None
+    for passes in [()] + [tuple(p for p in PASSES if p != off) for off in PASSES]:
+        G.TapeMachine(g, keep=[out], passes=passes).run_all()
+        np.testing.assert_allclose(out.value, tape_out, rtol=1e-12, atol=1e-12)
+        for d, tape in zip(symbolic, tape_grads):
+            np.testing.assert_allclose(d.value, tape, rtol=1e-12, atol=1e-12)
 
     G.LispMachine(g, cost=cost, wrt=inputs).run_all()
     np.testing.assert_allclose(out.value, tape_out, rtol=1e-12, atol=1e-12)

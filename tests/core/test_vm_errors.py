@@ -77,7 +77,8 @@ def test_after_a_failed_run_fixing_the_input_and_running_again_works(machine, wa
     x = G.vector(g, G.Float64, (2,), name="x", value=np.array([1.0, -2.0]))
     y = G.apply(Fragile(), x)
     cost = G.exp(y)
-    m = machine(g, watch_nan=watch)
+    kept = {"keep": [y]} if machine is G.TapeMachine else {}
+    m = machine(g, watch_nan=watch, **kept)
     with pytest.raises(ExecutionError):
         m.run_all()
     assert y.value is None

@@ -1,0 +1,74 @@
+"""Compile passes, in the order they run. Each can be switched off by leaving its name
+out of `passes=` (of G.compile and the TapeMachine); results are the same either way.
+
+- rewrite: numerically stabilising rewrites that plugins register (log(1+x) -> log1p);
+- fold:    constant folding;
+- cse:     common-subexpression elimination;
+- dce:     dead-term elimination;
+- inplace: ops that declare it write over an input that dies at that step;
+- share:   liveness-based buffer sharing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from gorgon.errors import GorgonError
+from gorgon.node import Node
+from gorgon.passes.ir import Term, from_nodes
+from gorgon.passes.memory import assign_buffers
+from gorgon.passes.rewrite import rewrite
+from gorgon.passes.simplify import cse, dce, fold
+
+PASSES = ("rewrite", "fold", "cse", "dce", "inplace", "share")
+
+
+@dataclass
+class Optimized:
+    """The passes' result: terms to run, the term computing each node, buffer count."""
+
+    terms: list[Term]
+    term_of: dict[Node, Term]
+    buffers: int
+
+
+def check_passes(passes: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(passes)
+    unknown = [p for p in chosen if p not in PASSES]
+    if unknown:
+        raise GorgonError(f"unknown compile passes {unknown}; the passes are {list(PASSES)}")
+    return chosen
+
+
+def optimize(nodes: Sequence[Node], roots: Sequence[Node], passes: Iterable[str]) -> Optimized:
+    """Run the chosen passes over the terms of `nodes`, keeping `roots` computed and readable."""
+    chosen = check_passes(passes)
+    terms, term_of = from_nodes(nodes)
+    replaced: dict[int, Term] = {}
+
+    def resolve(term: Term) -> Term:
+        while id(term) in replaced:
+            term = replaced[id(term)]
+        return term
+
+    def replace(old: Term, new: Term) -> None:
+        replaced[id(old)] = new
+
+    if "rewrite" in chosen:
+        from gorgon.registry import registry
+
+        terms = rewrite(terms, resolve, replace, registry.rewrite_rules())
+    if "fold" in chosen:
+        terms = fold(terms, resolve, replace)
+    if "cse" in chosen:
+        terms = cse(terms, resolve, replace)
+    for term in terms:
+        term.inputs = tuple(resolve(t) for t in term.inputs)
+    term_of = {node: resolve(term) for node, term in term_of.items()}
+    root_terms = [term_of[node] for node in roots]
+    if "dce" in chosen:
+        terms = dce(terms, root_terms)
+    pinned = {id(t) for t in root_terms}
+    count = assign_buffers(terms, pinned, "inplace" in chosen, "share" in chosen)
+    return Optimized(terms, term_of, count)

@@ -1,0 +1,73 @@
+"""Numerically stabilising rewrites the TapeMachine's compiler applies (pass `rewrite`):
+
+    log(1 + x)          -> log1p(x)
+    exp(x) - 1          -> expm1(x)
+    log1p(exp(x))       -> softplus(x)        (so log(1 + exp(x)) too)
+    log(sigmoid(x))     -> -softplus(-x)
+    log(1 - sigmoid(x)) -> -softplus(x)
+    -(-x)               -> x
+"""
+
+
+def _plus_one(term, ctx):
+    """x when `term` is 1 + x or x + 1 with x of the result's shape, else None."""
+    if not ctx.is_op(term, "add"):
+        return None
+    a, b = term.inputs
+    for one, x in ((a, b), (b, a)):
+        if ctx.is_constant(one, 1.0) and x.shape == term.shape:
+            return x
+    return None
+
+
+def log_one_plus(term, ctx):
+    if ctx.is_op(term, "log"):
+        x = _plus_one(term.inputs[0], ctx)
+        if x is not None:
+            return ctx.make("log1p", x)
+    return None
+
+
+def exp_minus_one(term, ctx):
+    if ctx.is_op(term, "sub"):
+        a, b = term.inputs
+        if ctx.is_op(a, "exp") and ctx.is_constant(b, 1.0) and a.shape == term.shape:
+            return ctx.make("expm1", a.inputs[0])
+    return None
+
+
+def log_one_plus_exp(term, ctx):
+    if ctx.is_op(term, "log1p") and ctx.is_op(term.inputs[0], "exp"):
+        return ctx.make("softplus", term.inputs[0].inputs[0])
+    return None
+
+
+def log_sigmoid(term, ctx):
+    if ctx.is_op(term, "log") and ctx.is_op(term.inputs[0], "sigmoid"):
+        x = term.inputs[0].inputs[0]
+        return ctx.make("neg", ctx.make("softplus", ctx.make("neg", x)))
+    return None
+
+
+def log_one_minus_sigmoid(term, ctx):
+    if ctx.is_op(term, "log") and ctx.is_op(term.inputs[0], "sub"):
+        one, s = term.inputs[0].inputs
+        if ctx.is_constant(one, 1.0) and ctx.is_op(s, "sigmoid") and s.shape == term.shape:
+            return ctx.make("neg", ctx.make("softplus", s.inputs[0]))
+    return None
+
+
+def double_negation(term, ctx):
+    if ctx.is_op(term, "neg") and ctx.is_op(term.inputs[0], "neg"):
+        return term.inputs[0].inputs[0]
+    return None
+
+
+RULES = {
+    "log1p": log_one_plus,
+    "expm1": exp_minus_one,
+    "softplus": log_one_plus_exp,
+    "log_sigmoid": log_sigmoid,
+    "log_one_minus_sigmoid": log_one_minus_sigmoid,
+    "double_negation": double_negation,
+}
