@@ -1,20 +1,22 @@
 """Reverse-mode differentiation, shared by symbolic G.grad and the LispMachine.
 
-`backprop` walks the nodes between the cost and the targets in reverse build order,
-calls each op's gradient rule, sums broadcast gradients back to each input's shape,
-checks the rule's result and accumulates fan-out. Under G.grad the rules build nodes
-in the graph; under the LispMachine they run in an eager scratch graph, on values.
+`backprop` walks the nodes between the cost and the targets in reverse build order and
+accumulates fan-out; `rule_gradients` calls an op's gradient rule, sums broadcast
+gradients back to each input's shape and checks the rule's result. Under G.grad the
+rules build nodes in the graph; the LispMachine runs them on values, through programs
+compiled once per op and input types (`gorgon.vm.vjp`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from gorgon.errors import GradError, NonDifferentiable
 from gorgon.node import Node
-from gorgon.op import constant
+from gorgon.op import Op, constant
 from gorgon.registry import registry
 from gorgon.types import describe
 
@@ -43,8 +45,8 @@ def sum_to(gradient: Node, shape: tuple[int, ...]) -> Node:
     return gradient
 
 
-def _fit(node: Node, parent: Node, position: int, gradient: object) -> Node:
-    blame = f"gradient rule of op {node.op} (node {node.name!r}, input {position} {describe(parent)})"
+def _fit(op: Op, name: str, parent: Node, position: int, gradient: object) -> Node:
+    blame = f"gradient rule of op {op} (node {name!r}, input {position} {describe(parent)})"
     if not isinstance(gradient, Node):
         raise GradError(f"{blame} returned {type(gradient).__name__}, not a node")
     if gradient.dtype != parent.dtype:
@@ -60,43 +62,69 @@ def _fit(node: Node, parent: Node, position: int, gradient: object) -> Node:
     return gradient
 
 
-def backprop(cost: Node, seed: Node, targets: Iterable[Node],
-             lift: Callable[[Node], Node] = lambda n: n) -> dict[Node, Node]:
-    """Adjoints d(cost)/d(node) of every node between `targets` and `cost`.
+def rule_gradients(op: Op, name: str, inputs: Sequence[Node], output: Node, gradient: Node,
+                   needed: Sequence[bool]) -> list[Node | None]:
+    """The op's gradient rule applied to nodes: one gradient node (summed back to its
+    input's shape, checked) per needed input, None elsewhere."""
+    rules = op.vjp(inputs, output, gradient)
+    if len(rules) != len(inputs):
+        raise GradError(f"gradient rule of op {op} returned {len(rules)} gradients "
+                        f"for {len(inputs)} inputs")
+    results: list[Node | None] = []
+    for position, (parent, rule, need) in enumerate(zip(inputs, rules, needed)):
+        if rule is None or not need:
+            results.append(None)
+            continue
+        if callable(rule) and not isinstance(rule, Node):
+            rule = rule()
+        results.append(_fit(op, name, parent, position, rule))
+    return results
 
-    `lift` maps a graph node to what the rules receive (itself, or an eager proxy that
-    holds its value); the adjoints returned live where the rules built them.
+
+Contributions = Callable[[Node, Any, tuple[bool, ...]], Sequence[Any]]
+
+
+def backprop(cost: Node, seed: Any, targets: Iterable[Node], contributions: Contributions,
+             accumulate: Callable[[Any, Any], Any]) -> dict[Node, Any]:
+    """Adjoints d(cost)/d(node) of every node between `targets` and `cost`, in reverse
+    build order, fan-out summed with `accumulate`.
+
+    `contributions(node, adjoint, needed)` gives one gradient (or None) per input of
+    `node`; symbolic differentiation builds nodes, the LispMachine computes arrays.
     """
     order = ancestors([cost])
     relevant = set(targets)
     for node in order:
         if node.op is not None and node.dtype.kind == "f" and any(p in relevant for p in node.inputs):
             relevant.add(node)
-    adjoints: dict[Node, Node] = {}
+    adjoints: dict[Node, Any] = {}
     if cost not in relevant:
         return adjoints
     adjoints[cost] = seed
     for node in reversed(order):
         gradient = adjoints.get(node)
-        if node.op is None or gradient is None or not any(p in relevant for p in node.inputs):
+        if node.op is None or gradient is None:
+            continue
+        needed = tuple(p in relevant for p in node.inputs)
+        if not any(needed):
             continue
         if not node.op.differentiable:
             raise NonDifferentiable(
                 f"cannot differentiate through node {node.name!r}: op {node.op} has no gradient "
                 f"(built at {node.origin})")
-        rules = node.op.vjp([lift(p) for p in node.inputs], lift(node), gradient)
-        if len(rules) != len(node.inputs):
-            raise GradError(f"gradient rule of op {node.op} returned {len(rules)} gradients "
-                            f"for {len(node.inputs)} inputs")
-        for position, (parent, rule) in enumerate(zip(node.inputs, rules)):
-            if rule is None or parent not in relevant:
-                continue
-            if callable(rule) and not isinstance(rule, Node):
-                rule = rule()
-            rule = _fit(node, parent, position, rule)
-            previous = adjoints.get(parent)
-            adjoints[parent] = rule if previous is None else registry.function("add")(previous, rule)
+        for parent, contribution in zip(node.inputs, contributions(node, gradient, needed)):
+            if contribution is not None:
+                previous = adjoints.get(parent)
+                adjoints[parent] = contribution if previous is None else accumulate(previous, contribution)
     return adjoints
+
+
+def _symbolic(node: Node, gradient: Node, needed: tuple[bool, ...]) -> list[Node | None]:
+    return rule_gradients(node.op, node.name, node.inputs, node, gradient, needed)
+
+
+def _add(a: Node, b: Node) -> Node:
+    return registry.function("add")(a, b)
 
 
 def grad(cost: Node, *wrt: Node, grad_output: Node | None = None,
@@ -131,7 +159,7 @@ def grad(cost: Node, *wrt: Node, grad_output: Node | None = None,
     try:
         seed = grad_output if grad_output is not None else constant(
             np.ones(cost.shape, cost.dtype), graph, name=f"d{cost.name}")
-        adjoints = backprop(cost, seed, wrt)
+        adjoints = backprop(cost, seed, wrt, _symbolic, _add)
         results = []
         for w in wrt:
             result = adjoints.get(w)

@@ -23,17 +23,13 @@ class Graph:
     topological order; `version` counts additions and `bindings` counts G.let calls, so
     a compiled machine can tell when to recompile or re-read its inputs.
 
-    An eager graph computes each op node's value as soon as it is built; the LispMachine
-    uses one to run gradient rules on values.
-
     `training` is the mode that ops like dropout and batch_norm follow (True by
     default); `g.train()` and `g.eval()` switch it for every machine running `g` that
     has no mode of its own.
     """
 
-    def __init__(self, eager: bool = False):
+    def __init__(self) -> None:
         self.nodes: list[Node] = []
-        self.eager = eager
         self.version = 0
         self.bindings = 0
         self.building_grad = False
@@ -70,8 +66,6 @@ class Graph:
         return f"<Graph {len(self.nodes)} nodes>"
 
     def value_of(self, node: Node) -> np.ndarray | None:
-        if self.eager:
-            return node._value
         return None if self.source is None else self.source.value_of(node)
 
     def grad_of(self, node: Node) -> np.ndarray | None:

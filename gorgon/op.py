@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from gorgon.errors import BindError, GorgonError, NonDifferentiable
+from gorgon.errors import GorgonError, NonDifferentiable
 from gorgon.graph import Graph
 from gorgon.node import CONSTANT, OPERATION, Node
 from gorgon.types import TensorType
@@ -178,20 +178,12 @@ def _to_float64(node: Node) -> Node:
 
 
 def apply(op: Op, *args: Any, graph: Graph | None = None) -> Node:
-    """Build the node `op(*args)`: lift the arguments, infer the output type (where a
-    wrong input fails, naming the op and the nodes), and in an eager graph compute it."""
+    """Build the node `op(*args)`: lift the arguments and infer the output type, where a
+    wrong input fails, naming the op and the nodes."""
     if graph is None:
         graph = graph_of(args)
     if graph is None:
         raise GorgonError(f"{op.name}: needs at least one node among its inputs to know its graph")
     inputs = lift(args, graph)
     out_type = op.infer(*inputs)
-    node = Node(graph, OPERATION, out_type.shape, out_type.dtype, op=op, inputs=inputs)
-    if graph.eager:
-        values = []
-        for parent in inputs:
-            if parent._value is None:
-                raise BindError(f"eager node {parent.name!r} has no value")
-            values.append(parent._value)
-        node._value = np.asarray(kernel(op, graph.training)(*values))
-    return node
+    return Node(graph, OPERATION, out_type.shape, out_type.dtype, op=op, inputs=inputs)

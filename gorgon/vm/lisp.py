@@ -14,6 +14,7 @@ from gorgon.grad import ancestors, backprop
 from gorgon.graph import Graph
 from gorgon.node import CONSTANT, INPUT, Node
 from gorgon.op import kernel
+from gorgon.vm.vjp import vjp_program
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
 
 
@@ -153,32 +154,27 @@ class LispMachine:
         wrt = self.wrt
         if wrt is None:
             wrt = [n for n in ancestors([cost]) if n.role == INPUT and n.dtype.kind == "f"]
-        scratch = Graph(eager=True)
-        scratch.training = self.mode
-        proxies: dict[Node, Node] = {}
+        values = self.values
+        mode = self.mode
 
-        def lift(node: Node) -> Node:
-            proxy = proxies.get(node)
-            if proxy is None:
-                if node not in self.values:
-                    raise BindError(f"node {node.name!r} has no forward value to differentiate "
-                                    "with: run the graph forward first")
-                proxy = Node(scratch, CONSTANT, node.shape, node.dtype, name=node.name)
-                proxy._value = self.values[node]
-                proxies[node] = proxy
-            return proxy
+        def value_of(node: Node) -> np.ndarray:
+            value = values.get(node)
+            if value is None:
+                raise BindError(f"node {node.name!r} has no forward value to differentiate "
+                                "with: run the graph forward first")
+            return value
 
-        if seed_node is None:
-            seed = Node(scratch, CONSTANT, (), cost.dtype, name=f"d{cost.name}")
-            seed._value = np.ones((), cost.dtype)
-        else:
-            seed = lift(seed_node)
-        adjoints = backprop(cost, seed, wrt, lift)
+        def contributions(node: Node, gradient: np.ndarray, needed: tuple[bool, ...]) -> list:
+            arrays = [value_of(p) for p in node.inputs] + [value_of(node), gradient]
+            return vjp_program(node, needed, mode).run(arrays)
+
+        seed = np.ones(cost.shape, cost.dtype) if seed_node is None else value_of(seed_node)
+        adjoints = backprop(cost, seed, wrt, contributions, np.add)
         keep = adjoints if self.bind_dual_values else wrt
         grads = {}
         for node in keep:
             if node in adjoints:
-                grads[node] = adjoints[node]._value
+                grads[node] = _owned(adjoints[node])
                 check_finite(node, grads[node], self.watch_nan, self.watch_inf, "gradient")
         return grads
 
@@ -200,3 +196,12 @@ class LispMachine:
 
     def __repr__(self) -> str:
         return f"<LispMachine over {len(self.graph.nodes)} nodes>"
+
+
+def _owned(value: np.ndarray) -> np.ndarray:
+    """A gradient the user may modify: a fresh writable array, never a view of another
+    value or of a compiled constant."""
+    value = np.asarray(value)
+    if value.base is not None or not value.flags.writeable:
+        return value.copy()
+    return value

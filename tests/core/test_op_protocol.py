@@ -1,10 +1,10 @@
-"""The Op base class, `G.apply`, eager graphs and the inference helpers plugins use."""
+"""The Op base class, `G.apply` and the inference helpers plugins use."""
 
 import numpy as np
 import pytest
 
 import gorgon as G
-from gorgon.errors import BindError, DtypeError, GorgonError, ShapeError
+from gorgon.errors import DtypeError, GorgonError, ShapeError
 from gorgon.infer import normalize_axes, require_float, require_integer, require_numeric
 
 
@@ -52,16 +52,6 @@ def test_call_builds_a_node_and_the_base_class_has_no_behaviour():
         blank.infer(x)
     with pytest.raises(NotImplementedError, match="no kernel"):
         blank.forward(np.ones(2))
-
-
-def test_an_eager_graph_computes_values_as_nodes_are_built():
-    g = G.Graph(eager=True)
-    x = G.vector(g, G.Float64, (2,), name="x", value=np.array([1.0, 2.0]))
-    y = Scale.call(x, factor=2.0) + 1.0
-    assert y.value.tolist() == [3.0, 5.0]
-    unbound = G.scalar(g, G.Float64, name="unbound")
-    with pytest.raises(BindError, match="eager node 'unbound' has no value"):
-        unbound * 2.0
 
 
 def test_weak_scalars_beside_booleans_keep_their_own_type():
