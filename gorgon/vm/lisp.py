@@ -4,7 +4,7 @@ graphs that grow or change between runs (RNNs over variable-length input) just w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -57,6 +57,8 @@ class LispMachine:
         self.tracer = make_tracer(trace)
         self.bind_dual_values = bind_dual_values
         self.values: dict[Node, np.ndarray] = {}
+        self._plan_key: tuple | None = None
+        self._planned: list = []
         self.grads: dict[Node, np.ndarray] = {}
 
     def run_all(self) -> None:
@@ -89,32 +91,48 @@ class LispMachine:
                             "first (by a machine without backward_only)")
         return values
 
+    def _plan(self, mode: bool) -> list[tuple[Node, Callable[..., np.ndarray] | None, tuple[Node, ...]]]:
+        """What to run, node by node: (node, kernel or None for a leaf, inputs). Rebuilt
+        when the graph or the mode changed since the last run."""
+        key = (self.graph.version, mode)
+        if self._plan_key != key:
+            nodes = forward_nodes(self.graph.nodes) if self.forward_only else self.graph.nodes
+            self._planned = [(n, None if n.op is None else n.op.ufunc or kernel(n.op, mode), n.inputs)
+                             for n in nodes]
+            self._plan_key = key
+        return self._planned
+
     def _forward(self) -> dict[Node, np.ndarray]:
-        nodes = forward_nodes(self.graph.nodes) if self.forward_only else self.graph.nodes
         values: dict[Node, np.ndarray] = {}
-        mode = self.mode
-        for node in nodes:
-            if node.op is None:
+        watched = self.watch_nan or self.watch_inf or self.tracer is not None
+        for node, run, parents in self._plan(self.mode):
+            if run is None:
                 if node._value is None:
                     raise BindError(f"input {node.name!r} has no value: bind one with G.let "
                                     f"(built at {node.origin})")
                 values[node] = node._value
                 continue
-            args = [values[p] for p in node.inputs]
+            args = [values[p] for p in parents]
             try:
-                value = np.asarray(kernel(node.op, mode)(*args))
+                value = run(*args)
             except Exception as exc:
                 raise kernel_failure(node, exc, args) from exc
+            if type(value) is not np.ndarray:
+                value = np.asarray(value)
             if value.shape != node.shape or value.dtype != node.dtype:
                 raise ExecutionError(
                     f"kernel of op {node.op} returned {value.shape} {value.dtype} for node "
                     f"{node.name!r}, whose inferred type is {node.shape} {node.dtype}")
             values[node] = value
-            if self.tracer is not None:
-                self.tracer(f"{node.name} = {node.op}({', '.join(p.name for p in node.inputs)})"
-                            f"   = {summary(value)}")
-            check_finite(node, value, self.watch_nan, self.watch_inf)
+            if watched:
+                self._watch(node, value)
         return values
+
+    def _watch(self, node: Node, value: np.ndarray) -> None:
+        if self.tracer is not None:
+            self.tracer(f"{node.name} = {node.op}({', '.join(p.name for p in node.inputs)})"
+                        f"   = {summary(value)}")
+        check_finite(node, value, self.watch_nan, self.watch_inf)
 
     @property
     def mode(self) -> bool:
