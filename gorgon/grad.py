@@ -84,34 +84,42 @@ def rule_gradients(op: Op, name: str, inputs: Sequence[Node], output: Node, grad
 Contributions = Callable[[Node, Any, tuple[bool, ...]], Sequence[Any]]
 
 
-def backprop(cost: Node, seed: Any, targets: Iterable[Node], contributions: Contributions,
-             accumulate: Callable[[Any, Any], Any]) -> dict[Node, Any]:
-    """Adjoints d(cost)/d(node) of every node between `targets` and `cost`, in reverse
-    build order, fan-out summed with `accumulate`.
-
-    `contributions(node, adjoint, needed)` gives one gradient (or None) per input of
-    `node`; symbolic differentiation builds nodes, the LispMachine computes arrays.
-    """
+def backward_plan(cost: Node, targets: Iterable[Node]) -> list[tuple[Node, tuple[bool, ...]]]:
+    """The op nodes backprop visits from `cost` towards `targets`, in reverse build order,
+    each with which of its inputs need a gradient. Raises NonDifferentiable for an op on
+    the way that has no gradient."""
     order = ancestors([cost])
     relevant = set(targets)
     for node in order:
         if node.op is not None and node.dtype.kind == "f" and any(p in relevant for p in node.inputs):
             relevant.add(node)
-    adjoints: dict[Node, Any] = {}
     if cost not in relevant:
-        return adjoints
-    adjoints[cost] = seed
+        return []
+    plan = []
     for node in reversed(order):
-        gradient = adjoints.get(node)
-        if node.op is None or gradient is None:
+        if node.op is None or node not in relevant:
             continue
         needed = tuple(p in relevant for p in node.inputs)
-        if not any(needed):
-            continue
         if not node.op.differentiable:
             raise NonDifferentiable(
                 f"cannot differentiate through node {node.name!r}: op {node.op} has no gradient "
                 f"(built at {node.origin})")
+        plan.append((node, needed))
+    return plan
+
+
+def backprop(cost: Node, seed: Any, plan: Sequence[tuple[Node, tuple[bool, ...]]],
+             contributions: Contributions, accumulate: Callable[[Any, Any], Any]) -> dict[Node, Any]:
+    """Adjoints d(cost)/d(node) along a `backward_plan`, fan-out summed with `accumulate`.
+
+    `contributions(node, adjoint, needed)` gives one gradient (or None) per input of
+    `node`; symbolic differentiation builds nodes, the LispMachine computes arrays.
+    """
+    adjoints: dict[Node, Any] = {cost: seed}
+    for node, needed in plan:
+        gradient = adjoints.get(node)
+        if gradient is None:
+            continue
         for parent, contribution in zip(node.inputs, contributions(node, gradient, needed)):
             if contribution is not None:
                 previous = adjoints.get(parent)
@@ -159,7 +167,7 @@ def grad(cost: Node, *wrt: Node, grad_output: Node | None = None,
     try:
         seed = grad_output if grad_output is not None else constant(
             np.ones(cost.shape, cost.dtype), graph, name=f"d{cost.name}")
-        adjoints = backprop(cost, seed, wrt, _symbolic, _add)
+        adjoints = backprop(cost, seed, backward_plan(cost, wrt), _symbolic, _add)
         results = []
         for w in wrt:
             result = adjoints.get(w)

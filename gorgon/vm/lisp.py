@@ -10,11 +10,11 @@ import numpy as np
 
 from gorgon.compile import forward_nodes
 from gorgon.errors import BindError, ExecutionError, GorgonError, GradError
-from gorgon.grad import ancestors, backprop
+from gorgon.grad import ancestors, backprop, backward_plan
 from gorgon.graph import Graph
-from gorgon.node import CONSTANT, INPUT, Node
+from gorgon.node import INPUT, Node
 from gorgon.op import kernel
-from gorgon.vm.vjp import vjp_program
+from gorgon.vm.vjp import VJPProgram, vjp_program
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
 
 
@@ -58,6 +58,7 @@ class LispMachine:
         self.bind_dual_values = bind_dual_values
         self.values: dict[Node, np.ndarray] = {}
         self._plan_key: tuple | None = None
+        self._backward_key: tuple | None = None
         self._planned: list = []
         self.grads: dict[Node, np.ndarray] = {}
 
@@ -172,22 +173,22 @@ class LispMachine:
         wrt = self.wrt
         if wrt is None:
             wrt = [n for n in ancestors([cost]) if n.role == INPUT and n.dtype.kind == "f"]
+        plan, programs = self._backward_plan(cost, wrt)
         values = self.values
-        mode = self.mode
-
-        def value_of(node: Node) -> np.ndarray:
-            value = values.get(node)
-            if value is None:
-                raise BindError(f"node {node.name!r} has no forward value to differentiate "
-                                "with: run the graph forward first")
-            return value
 
         def contributions(node: Node, gradient: np.ndarray, needed: tuple[bool, ...]) -> list:
-            arrays = [value_of(p) for p in node.inputs] + [value_of(node), gradient]
-            return vjp_program(node, needed, mode).run(arrays)
+            arrays = [values[p] for p in node.inputs]
+            arrays.append(values[node])
+            arrays.append(gradient)
+            return programs[node].run(arrays)
 
-        seed = np.ones(cost.shape, cost.dtype) if seed_node is None else value_of(seed_node)
-        adjoints = backprop(cost, seed, wrt, contributions, np.add)
+        try:
+            seed = np.ones(cost.shape, cost.dtype) if seed_node is None else values[seed_node]
+            adjoints = backprop(cost, seed, plan, contributions, np.add)
+        except KeyError as missing:
+            name = getattr(missing.args[0], "name", missing)
+            raise BindError(f"node {name!r} has no forward value to differentiate with: "
+                            "run the graph forward first") from None
         keep = adjoints if self.bind_dual_values else wrt
         grads = {}
         for node in keep:
@@ -195,6 +196,17 @@ class LispMachine:
                 grads[node] = _owned(adjoints[node])
                 check_finite(node, grads[node], self.watch_nan, self.watch_inf, "gradient")
         return grads
+
+    def _backward_plan(self, cost: Node, wrt: Sequence[Node]) -> tuple[list, dict[Node, VJPProgram]]:
+        """The backward plan and each visited node's compiled gradient rule, rebuilt when
+        the graph, the cost, the targets or the mode changed."""
+        mode = self.mode
+        key = (self.graph.version, cost, tuple(wrt), mode)
+        if self._backward_key != key:
+            plan = backward_plan(cost, wrt)
+            self._backward_cached = plan, {node: vjp_program(node, needed, mode) for node, needed in plan}
+            self._backward_key = key
+        return self._backward_cached
 
     def reset(self) -> None:
         """Forget the last run's values and gradients."""

@@ -5,7 +5,7 @@ import numpy as np
 from scipy import special
 
 import gorgon as G
-from gorgon import Op, UfuncOp
+from gorgon import UfuncOp
 from gorgon.infer import elementwise
 
 

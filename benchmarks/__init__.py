@@ -1,0 +1,1 @@
+"""gorgon's benchmark suite (pytest-benchmark), peers measured in the same run."""
