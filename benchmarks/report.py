@@ -13,6 +13,8 @@ import argparse
 import json
 from collections import defaultdict
 
+import numpy as np
+
 FLOOR = "numpy floor"
 TORCH = "torch eager"
 
@@ -40,6 +42,16 @@ def _ratio(value: float, reference: tuple[float, int] | None) -> str:
     return "" if reference is None else f"{value / reference[0]:.2f}x"
 
 
+def growth_exponent(data: dict) -> float | None:
+    """The slope of log(time) against log(nodes) over the compile-scaling benchmarks."""
+    points = [(b["extra_info"]["nodes"], b["stats"]["median"]) for b in data["benchmarks"]
+              if "nodes" in b.get("extra_info", {})]
+    if len(points) < 2:
+        return None
+    sizes, times = np.log([p[0] for p in points]), np.log([p[1] for p in points])
+    return float(np.polyfit(sizes, times, 1)[0])
+
+
 def markdown(data: dict) -> str:
     lines = []
     machine = data.get("machine_info", {})
@@ -54,6 +66,10 @@ def markdown(data: dict) -> str:
             per = "op" if ops > 1 else "call"
             lines.append(f"| {workload} | {name} | {_time(median)} | {per} | "
                          f"{_ratio(median, floor)} | {_ratio(median, torch)} |")
+    exponent = growth_exponent(data)
+    if exponent is not None:
+        lines.append("")
+        lines.append(f"Compile scaling: time grows as nodes^{exponent:.2f}.")
     return "\n".join(lines) + "\n"
 
 

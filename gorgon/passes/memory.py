@@ -3,8 +3,8 @@
 With `inplace`, an op that declares it may write over an input that dies at that step
 (never an input node, a constant, or a value someone reads). With `share`, a buffer
 whose value is dead is reused by a later term of the same shape and dtype. A term is
-readable after a run when it is the last writer of its buffer; terms in `pinned`
-(outputs, gradients, kept nodes) are never overwritten.
+readable after a run when it is the last writer of its buffer; the buffer of a term in
+`pinned` (outputs, gradients, kept nodes) is never written again.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ def assign_buffers(terms: list[Term], pinned: set[int], inplace: bool, share: bo
     """Set `term.buffer` (and flags) for every op term; return the number of buffers."""
     last = last_uses(terms)
     free: dict[tuple, list[int]] = defaultdict(list)
-    holders: dict[int, list[Term]] = defaultdict(list)
+    kept: set[int] = set()
     count = 0
     for position, term in enumerate(terms):
         if not is_op(term):
             continue
-        buffer = _inplace_buffer(term, position, last, pinned, holders) if inplace else None
+        buffer = _inplace_buffer(term, position, last, kept) if inplace else None
         if buffer is not None:
             term.flags += (INPLACE,)
         else:
@@ -46,29 +46,25 @@ def assign_buffers(terms: list[Term], pinned: set[int], inplace: bool, share: bo
             else:
                 buffer, count = count, count + 1
         term.buffer = buffer
-        holders[buffer].append(term)
+        if id(term) in pinned:
+            kept.add(buffer)
         if share:
             for parent in set(term.inputs):
                 if (is_op(parent) and last.get(id(parent)) == position and parent.buffer != buffer
-                        and _releasable(parent.buffer, pinned, holders)):
+                        and parent.buffer not in kept):
                     free[(parent.shape, parent.dtype.str)].append(parent.buffer)
-        if share and id(term) not in last and _releasable(buffer, pinned, holders):
+        if share and id(term) not in last and buffer not in kept:
             free[(term.shape, term.dtype.str)].append(buffer)
     return count
 
 
-def _releasable(buffer: int, pinned: set[int], holders: dict[int, list[Term]]) -> bool:
-    return not any(id(t) in pinned for t in holders[buffer])
-
-
-def _inplace_buffer(term: Term, position: int, last: dict[int, int], pinned: set[int],
-                    holders: dict[int, list[Term]]) -> int | None:
+def _inplace_buffer(term: Term, position: int, last: dict[int, int], kept: set[int]) -> int | None:
     index = term.op.inplace
     if index is None or index >= len(term.inputs):
         return None
     parent = term.inputs[index]
     if (not is_op(parent) or parent.shape != term.shape or parent.dtype != term.dtype
-            or last.get(id(parent)) != position or not _releasable(parent.buffer, pinned, holders)):
+            or last.get(id(parent)) != position or parent.buffer in kept):
         return None
     if any(other is parent for i, other in enumerate(term.inputs) if i != index):
         return None

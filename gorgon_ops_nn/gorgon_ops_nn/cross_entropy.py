@@ -1,0 +1,128 @@
+"""Softmax cross-entropy from logits, fused (forward and gradient), with integer class
+labels or one-hot/probability targets: cross_entropy and cross_entropy_grad."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import gorgon as G
+from gorgon import Node, Op, TensorType
+from gorgon.infer import dtype_error, require_float, shape_error
+from gorgon_ops_nn.reduction import (check_reduction, reduction_scale, require_nonempty,
+                                     scalar_result)
+from gorgon_ops_nn.softmax import log_softmax_into, softmax_into
+
+
+def check_inputs(op: Op, logits: Node, target: Node, *others: Node) -> np.dtype:
+    """Logits (..., C) and either integer labels (...) or float targets (..., C)."""
+    nodes = (logits, target) + others
+    dtype = require_float(op, logits, *others)
+    if logits.ndim == 0 or logits.shape[-1] == 0:
+        raise shape_error(op, "logits need a non-empty class axis (the last one)", *nodes)
+    require_nonempty(op, *nodes)
+    if target.dtype.kind in "iu":
+        if target.shape != logits.shape[:-1]:
+            raise shape_error(op, f"integer labels must have shape {logits.shape[:-1]} "
+                                  "(the logits' shape without the class axis)", *nodes)
+    elif target.dtype.kind == "f":
+        if target.dtype != dtype:
+            raise dtype_error(op, "float targets must share the logits' dtype", *nodes)
+        if target.shape != logits.shape:
+            raise shape_error(op, "probability targets must have the logits' shape", *nodes)
+    else:
+        raise dtype_error(op, "targets must be integer labels or float probabilities", *nodes)
+    return dtype
+
+
+def label_index(labels: np.ndarray, classes: int) -> np.ndarray:
+    """Labels as an index along the class axis; labels outside [0, classes) are an error."""
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise IndexError(f"class labels must lie in [0, {classes}), got values from "
+                         f"{labels.min()} to {labels.max()}")
+    return labels[..., None]
+
+
+def example_count(logits: Node | np.ndarray) -> int:
+    """How many examples the logits hold: every element of all axes but the last."""
+    return logits.size // logits.shape[-1]
+
+
+class CrossEntropy(Op):
+    """`cross_entropy(logits, target, reduction="mean")`: -sum(target * log_softmax(logits))
+    over the last (class) axis, for integer labels (shape without the class axis) or
+    probability targets (the logits' shape); averaged over examples ("mean") or summed."""
+
+    name = "cross_entropy"
+
+    @classmethod
+    def call(cls, logits: Node, target: Node | np.ndarray, reduction: str = "mean") -> Node:
+        return G.apply(cls(reduction=check_reduction(cls.name, reduction)), logits, target)
+
+    def infer(self, logits: Node, target: Node) -> TensorType:
+        return TensorType((), check_inputs(self, logits, target))
+
+    def forward(self, logits: np.ndarray, target: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        log_p = log_softmax_into(logits, -1, None)
+        if target.dtype.kind in "iu":
+            total = -np.take_along_axis(log_p, label_index(target, logits.shape[-1]), -1).sum()
+        else:
+            total = -np.vdot(target, log_p)
+        return scalar_result(total * reduction_scale(self, example_count(logits)), logits.dtype, out)
+
+    def vjp(self, inputs, output, gy):
+        logits, target = inputs
+        scale = reduction_scale(self, example_count(logits))
+        return (lambda: G.cross_entropy_grad(logits, target, gy, reduction=self.reduction),
+                None if target.dtype.kind in "iu" else lambda: G.log_softmax(logits) * (gy * -scale))
+
+
+class CrossEntropyGrad(Op):
+    """`cross_entropy_grad(logits, target, gy, reduction="mean")`: the gradient of
+    cross_entropy for its logits, gy * (softmax(logits) * sum(target) - target), scaled
+    like the reduction, fused."""
+
+    name = "cross_entropy_grad"
+
+    @classmethod
+    def call(cls, logits: Node, target: Node | np.ndarray, gy: Node | float,
+             reduction: str = "mean") -> Node:
+        return G.apply(cls(reduction=check_reduction(cls.name, reduction)), logits, target, gy)
+
+    def infer(self, logits: Node, target: Node, gy: Node) -> TensorType:
+        dtype = check_inputs(self, logits, target, gy)
+        if gy.shape != ():
+            raise shape_error(self, "gy must be a scalar", logits, target, gy)
+        return TensorType(logits.shape, dtype)
+
+    def forward(self, logits: np.ndarray, target: np.ndarray, gy: np.ndarray,
+                out: np.ndarray | None = None) -> np.ndarray:
+        result = softmax_into(logits, -1, out)
+        if target.dtype.kind in "iu":
+            index = label_index(target, logits.shape[-1])
+            np.put_along_axis(result, index, np.take_along_axis(result, index, -1) - 1, -1)
+        else:
+            result *= np.sum(target, axis=-1, keepdims=True)
+            result -= target
+        result *= gy * reduction_scale(self, example_count(logits))
+        return result
+
+    def vjp(self, inputs, output, gg):
+        logits, target, gy = inputs
+        scale = gy * reduction_scale(self, example_count(logits))
+        integer = target.dtype.kind in "iu"
+
+        def grad_logits():
+            curvature = G.softmax_grad(G.softmax(logits), gg) * scale
+            return curvature if integer else curvature * G.sum(target, axis=-1, keepdims=True)
+
+        def grad_target():
+            return (G.sum(gg * G.softmax(logits), axis=-1, keepdims=True) - gg) * scale
+
+        def grad_gy():
+            unit = G.cross_entropy_grad(logits, target, 1.0, reduction=self.reduction)
+            return G.sum(gg * unit)
+
+        return grad_logits, None if integer else grad_target, grad_gy
+
+
+OPS = [CrossEntropy, CrossEntropyGrad]

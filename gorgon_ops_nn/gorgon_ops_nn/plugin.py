@@ -1,0 +1,37 @@
+"""Entry point of the plugin: registers the nn ops and their samples, the solvers and
+the initialisers."""
+
+from gorgon import hookimpl
+from gorgon_ops_nn import (activations, batch_norm, batch_norm_grad, cross_entropy, dropout, embedding,
+                           layer_norm, losses, mode_switch, softmax)
+from gorgon_ops_nn.initializers import INITIALIZERS
+from gorgon_ops_nn.samples import SAMPLES
+from gorgon_ops_nn.solvers import SOLVERS
+
+MODULES = [activations, softmax, cross_entropy, losses, dropout, batch_norm, batch_norm_grad, layer_norm,
+           embedding, mode_switch]
+
+
+@hookimpl
+def register_ops(register):
+    for module in MODULES:
+        for op in module.OPS:
+            register(op)
+
+
+@hookimpl
+def register_samples(register):
+    for name, factory in SAMPLES.items():
+        register(name, factory)
+
+
+@hookimpl
+def register_solvers(register):
+    for solver in SOLVERS:
+        register(solver)
+
+
+@hookimpl
+def register_initializers(register):
+    for name, factory in INITIALIZERS.items():
+        register(name, factory)

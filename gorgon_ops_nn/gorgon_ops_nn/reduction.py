@@ -1,0 +1,36 @@
+"""What the losses share: the `reduction` parameter, and writing a scalar result."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gorgon import Node, Op
+from gorgon.infer import shape_error
+
+REDUCTIONS = ("mean", "sum")
+
+
+def check_reduction(op_name: str, reduction: str) -> str:
+    """`reduction` itself, or a ValueError naming the op and the choices."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{op_name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def reduction_scale(op: Op, count: int) -> float:
+    """The factor that turns a sum over `count` terms into the op's reduction."""
+    return 1.0 / count if op.reduction == "mean" else 1.0
+
+
+def require_nonempty(op: Op, *nodes: Node) -> None:
+    """The first node must hold at least one element (a mean over nothing is undefined)."""
+    if nodes[0].size == 0:
+        raise shape_error(op, "needs a non-empty input", *nodes)
+
+
+def scalar_result(value: float | np.ndarray, dtype: np.dtype, out: np.ndarray | None) -> np.ndarray:
+    """`value` as a 0-d array of `dtype`, written into `out` when given."""
+    if out is None:
+        return np.asarray(value, dtype=dtype)
+    out[...] = value
+    return out

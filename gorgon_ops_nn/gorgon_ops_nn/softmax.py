@@ -1,0 +1,195 @@
+"""The softmax family along one axis, stable for large inputs (the maximum is taken out
+first): softmax, log_softmax, their fused gradients softmax_grad and log_softmax_grad,
+and logsumexp over any axes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import gorgon as G
+from gorgon import Node, Op, TensorType
+from gorgon.infer import elementwise, normalize_axes, require_float, shape_error
+
+
+def check_axis(op: Op, *nodes: Node) -> None:
+    """The op's single `axis` must exist and be non-empty in its first input."""
+    x = nodes[0]
+    if x.ndim == 0:
+        raise shape_error(op, "needs at least one dimension", *nodes)
+    if not -x.ndim <= op.axis < x.ndim:
+        raise shape_error(op, f"axis {op.axis} is out of range for {x.ndim} dimensions", *nodes)
+    if x.shape[op.axis] == 0:
+        raise shape_error(op, f"axis {op.axis} is empty", *nodes)
+
+
+def shifted_max(x: np.ndarray, axis: int | tuple[int, ...] | None) -> np.ndarray:
+    """The maximum over `axis` (kept), with infinities replaced by 0 so `x - max` stays finite."""
+    peak = np.asarray(np.max(x, axis=axis, keepdims=True))
+    peak[~np.isfinite(peak)] = 0
+    return peak
+
+
+def softmax_into(x: np.ndarray, axis: int, out: np.ndarray | None) -> np.ndarray:
+    """exp(x) / sum(exp(x)) along `axis`, written into `out` when given."""
+    result = np.subtract(x, shifted_max(x, axis), out=out)
+    np.exp(result, out=result)
+    result /= np.sum(result, axis=axis, keepdims=True)
+    return result
+
+
+def log_softmax_into(x: np.ndarray, axis: int, out: np.ndarray | None) -> np.ndarray:
+    """x - logsumexp(x) along `axis`, written into `out` when given."""
+    result = np.subtract(x, shifted_max(x, axis), out=out)
+    result -= np.log(np.sum(np.exp(result), axis=axis, keepdims=True))
+    return result
+
+
+class Softmax(Op):
+    """`softmax(x, axis=-1)`: exp(x) normalised to sum to 1 along `axis`."""
+
+    name = "softmax"
+
+    @classmethod
+    def call(cls, x: Node, axis: int = -1) -> Node:
+        return G.apply(cls(axis=int(axis)), x)
+
+    def infer(self, x: Node) -> TensorType:
+        check_axis(self, x)
+        return elementwise(self, x, floats_only=True)
+
+    def forward(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return softmax_into(x, self.axis, out)
+
+    def vjp(self, inputs, output, gy):
+        return (G.softmax_grad(output, gy, axis=self.axis),)
+
+
+class SoftmaxGrad(Op):
+    """`softmax_grad(y, gy, axis=-1)`: y * (gy - sum(gy * y)), the gradient of softmax
+    given its output y, fused."""
+
+    name = "softmax_grad"
+
+    @classmethod
+    def call(cls, y: Node, gy: Node, axis: int = -1) -> Node:
+        return G.apply(cls(axis=int(axis)), y, gy)
+
+    def infer(self, y: Node, gy: Node) -> TensorType:
+        check_axis(self, y, gy)
+        if y.shape != gy.shape:
+            raise shape_error(self, "y and gy must have the same shape", y, gy)
+        return elementwise(self, y, gy, floats_only=True)
+
+    def forward(self, y: np.ndarray, gy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        result = np.multiply(y, gy, out=out)
+        dot = np.sum(result, axis=self.axis, keepdims=True)
+        np.subtract(gy, dot, out=result)
+        result *= y
+        return result
+
+    def vjp(self, inputs, output, gg):
+        y, gy = inputs
+        axis = self.axis
+
+        def grad_y():
+            return (gg * (gy - G.sum(gy * y, axis=axis, keepdims=True))
+                    - gy * G.sum(gg * y, axis=axis, keepdims=True))
+
+        return grad_y, lambda: G.softmax_grad(y, gg, axis=axis)
+
+
+class LogSoftmax(Op):
+    """`log_softmax(x, axis=-1)`: x - logsumexp(x) along `axis`."""
+
+    name = "log_softmax"
+
+    @classmethod
+    def call(cls, x: Node, axis: int = -1) -> Node:
+        return G.apply(cls(axis=int(axis)), x)
+
+    def infer(self, x: Node) -> TensorType:
+        check_axis(self, x)
+        return elementwise(self, x, floats_only=True)
+
+    def forward(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return log_softmax_into(x, self.axis, out)
+
+    def vjp(self, inputs, output, gy):
+        return (G.log_softmax_grad(output, gy, axis=self.axis),)
+
+
+class LogSoftmaxGrad(Op):
+    """`log_softmax_grad(y, gy, axis=-1)`: gy - exp(y) * sum(gy), the gradient of
+    log_softmax given its output y, fused."""
+
+    name = "log_softmax_grad"
+
+    @classmethod
+    def call(cls, y: Node, gy: Node, axis: int = -1) -> Node:
+        return G.apply(cls(axis=int(axis)), y, gy)
+
+    def infer(self, y: Node, gy: Node) -> TensorType:
+        check_axis(self, y, gy)
+        if y.shape != gy.shape:
+            raise shape_error(self, "y and gy must have the same shape", y, gy)
+        return elementwise(self, y, gy, floats_only=True)
+
+    def forward(self, y: np.ndarray, gy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        result = np.exp(y, out=out)
+        result *= np.sum(gy, axis=self.axis, keepdims=True)
+        np.subtract(gy, result, out=result)
+        return result
+
+    def vjp(self, inputs, output, gg):
+        y, gy = inputs
+        axis = self.axis
+
+        def grad_y():
+            return -(gg * G.exp(y)) * G.sum(gy, axis=axis, keepdims=True)
+
+        return grad_y, lambda: gg - G.sum(gg * G.exp(y), axis=axis, keepdims=True)
+
+
+class LogSumExp(Op):
+    """`logsumexp(x, axis=None, keepdims=False)`: log(sum(exp(x))) over `axis` (an int, a
+    tuple, or None for all axes), without overflow."""
+
+    name = "logsumexp"
+
+    @classmethod
+    def call(cls, x: Node, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Node:
+        if not isinstance(x, Node):
+            raise TypeError(f"logsumexp: expected a node, got {type(x).__name__}")
+        axes = normalize_axes(cls(axis=None, keepdims=keepdims), x, axis) if x.ndim else ()
+        return G.apply(cls(axis=axes, keepdims=bool(keepdims)), x)
+
+    def kept_shape(self, x: Node) -> tuple[int, ...]:
+        return tuple(1 if i in self.axis else d for i, d in enumerate(x.shape))
+
+    def infer(self, x: Node) -> TensorType:
+        dtype = require_float(self, x)
+        if any(x.shape[a] == 0 for a in self.axis):
+            raise shape_error(self, "cannot reduce an empty axis", x)
+        if self.keepdims:
+            return TensorType(self.kept_shape(x), dtype)
+        return TensorType(tuple(d for i, d in enumerate(x.shape) if i not in self.axis), dtype)
+
+    def forward(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        peak = shifted_max(x, self.axis)
+        total = np.asarray(np.sum(np.exp(x - peak), axis=self.axis, keepdims=True))
+        with np.errstate(divide="ignore"):
+            np.log(total, out=total)
+        total += peak
+        result = total if self.keepdims else np.squeeze(total, axis=self.axis)
+        if out is None:
+            return result
+        np.copyto(out, result)
+        return out
+
+    def vjp(self, inputs, output, gy):
+        x = inputs[0]
+        kept = self.kept_shape(x)
+        return (G.reshape(gy, kept) * G.exp(x - G.reshape(output, kept)),)
+
+
+OPS = [Softmax, SoftmaxGrad, LogSoftmax, LogSoftmaxGrad, LogSumExp]

@@ -1,0 +1,166 @@
+"""Solver: what every solver shares. It holds the parameter nodes, reads their gradients
+after a machine run, clips and regularises them, and lets the subclass's rule update
+each parameter's bound array in place (so the next run of either machine sees it).
+
+The gradient each rule receives is `clip(g) + l2 * w + l1 * sign(w)`, where clipping
+first scales all gradients together so their global L2 norm is at most `clip_norm`,
+then limits every element to [-clip_value, clip_value].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+import numpy as np
+
+from gorgon import Node
+from gorgon.errors import BindError, GorgonError
+from gorgon.types import describe
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise ValueError(message) unless `condition` holds (hyper-parameter checks)."""
+    if not condition:
+        raise ValueError(message)
+
+
+class Solver:
+    """Base of every solver. `G.solvers.<Name>(params=[w, b], learning_rate=...)` builds one;
+    after each run `solver.step()` updates the parameters in place.
+
+    - `params`: input nodes of float dtype, each updated where its array is bound;
+    - `learning_rate`: the step size (an attribute, so a schedule may change it);
+    - `l1`, `l2`: regularisation, adding `l1 * sign(w) + l2 * w` to each gradient;
+    - `clip_value`: limit every gradient element to [-clip_value, clip_value];
+    - `clip_norm`: scale the gradients so their global L2 norm is at most clip_norm.
+
+    A parameter without a gradient (`node.grad is None`: the machine did not compute it)
+    is an error naming it; nothing is updated then. `state_dict()` and
+    `load_state_dict()` save and restore the solver's state (its step count and
+    per-parameter arrays such as Adam's moments).
+    """
+
+    name: ClassVar[str] = ""
+    slots: ClassVar[tuple[str, ...]] = ()
+    scalars: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, params: Sequence[Node], learning_rate: float, l1: float = 0.0, l2: float = 0.0,
+                 clip_value: float | None = None, clip_norm: float | None = None):
+        self.params = self._check_params(params)
+        require(learning_rate > 0, f"{self.name}: learning_rate must be positive, got {learning_rate}")
+        require(l1 >= 0 and l2 >= 0, f"{self.name}: l1 and l2 must not be negative, got {l1}, {l2}")
+        require(clip_value is None or clip_value > 0,
+                f"{self.name}: clip_value must be positive, got {clip_value}")
+        require(clip_norm is None or clip_norm > 0,
+                f"{self.name}: clip_norm must be positive, got {clip_norm}")
+        self.learning_rate = float(learning_rate)
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+        self.clip_value = clip_value
+        self.clip_norm = clip_norm
+        self.steps = 0
+        self.state = {slot: [np.zeros(p.shape, p.dtype) for p in self.params] for slot in self.slots}
+
+    def _check_params(self, params: Sequence[Node]) -> list[Node]:
+        if isinstance(params, Node) or not isinstance(params, Sequence) or not params:
+            raise TypeError(f"{self.name}: params must be a non-empty list of input nodes, got {params!r}")
+        for node in params:
+            if not isinstance(node, Node) or node.role != "input" or node.dtype.kind != "f":
+                raise GorgonError(f"{self.name}: every parameter must be a float input node, got {node!r}")
+        if len(set(params)) != len(params):
+            raise GorgonError(f"{self.name}: a parameter is listed twice")
+        return list(params)
+
+    def step(self) -> None:
+        """Update every parameter in place from the gradients of the last run."""
+        gradients = self.gradients()
+        self.steps += 1
+        self.update([p.value for p in self.params], gradients)
+
+    def update(self, values: list[np.ndarray], gradients: list[np.ndarray]) -> None:
+        """Apply the rule to each parameter; solvers that look at all parameters together
+        override this."""
+        for index, (value, gradient) in enumerate(zip(values, gradients)):
+            self.update_one(index, value, gradient)
+
+    def update_one(self, index: int, value: np.ndarray, gradient: np.ndarray) -> None:
+        """Update parameter `index`, whose array is `value`, in place from `gradient`."""
+        raise NotImplementedError(f"solver {self.name} has no update rule")
+
+    def gradients(self) -> list[np.ndarray]:
+        """Each parameter's gradient, clipped and regularised (new arrays when changed:
+        the machine's buffers are never written)."""
+        raw = []
+        for node in self.params:
+            gradient = node.grad
+            if gradient is None:
+                raise GorgonError(
+                    f"{self.name}.step: parameter {describe(node)} has no gradient: run a machine that "
+                    "computes it first (G.grad(cost, ...) with this node for the TapeMachine; the "
+                    "LispMachine fills it when the cost depends on it)")
+            if node.value is None:
+                raise BindError(f"{self.name}.step: parameter {describe(node)} has no value bound")
+            raw.append(gradient)
+        return [self.regularise(node.value, g) for node, g in zip(self.params, self.clip(raw))]
+
+    def clip(self, gradients: list[np.ndarray]) -> list[np.ndarray]:
+        """The gradients scaled to the global norm `clip_norm`, then limited to `clip_value`."""
+        if self.clip_norm is not None:
+            norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in gradients)))
+            if norm > self.clip_norm:
+                gradients = [g * (self.clip_norm / norm) for g in gradients]
+        if self.clip_value is not None:
+            gradients = [np.clip(g, -self.clip_value, self.clip_value) for g in gradients]
+        return gradients
+
+    def regularise(self, value: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        """The gradient plus `l2 * w + l1 * sign(w)`."""
+        if self.l2:
+            gradient = gradient + self.l2 * value
+        if self.l1:
+            gradient = gradient + self.l1 * np.sign(value)
+        return gradient
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A snapshot of the solver's state: `steps`, its scalar state, and one array per
+        slot and parameter under `<slot>/<index>` (the index in `params`)."""
+        state = {"steps": np.array(self.steps, np.int64)}
+        state.update({name: np.array(getattr(self, name), np.float64) for name in self.scalars})
+        for slot, arrays in self.state.items():
+            state.update({f"{slot}/{i}": array.copy() for i, array in enumerate(arrays)})
+        return state
+
+    def check_state(self, state: Mapping[str, np.ndarray]) -> None:
+        """Raise a GorgonError listing every way `state` does not fit this solver."""
+        expected = self.state_dict()
+        problems = []
+        missing = sorted(set(expected) - set(state))
+        unexpected = sorted(set(state) - set(expected))
+        if missing:
+            problems.append(f"missing entries {missing}")
+        if unexpected:
+            problems.append(f"unexpected entries {unexpected}")
+        for key in sorted(set(expected) & set(state)):
+            value = np.asarray(state[key])
+            if value.shape != expected[key].shape:
+                problems.append(f"{key!r} has shape {value.shape}, expected {expected[key].shape}")
+            elif not np.can_cast(value.dtype, expected[key].dtype, "same_kind"):
+                problems.append(f"{key!r} has dtype {value.dtype}, expected {expected[key].dtype}")
+        if problems:
+            raise GorgonError(f"{self.name}: cannot load this state: " + "; ".join(problems))
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        """Restore a state from `state_dict()`: everything is checked before anything
+        changes."""
+        self.check_state(state)
+        self.steps = int(state["steps"])
+        for name in self.scalars:
+            setattr(self, name, float(state[name]))
+        for slot, arrays in self.state.items():
+            for i, array in enumerate(arrays):
+                np.copyto(array, state[f"{slot}/{i}"], casting="same_kind")
+
+    def __repr__(self) -> str:
+        names = ", ".join(repr(p.name) for p in self.params)
+        return f"<{self.name} learning_rate={self.learning_rate} params=[{names}]>"
