@@ -28,15 +28,19 @@ class Adam(Solver):
         self.eps = float(eps)
 
     def update_one(self, index: int, value: np.ndarray, gradient: np.ndarray) -> None:
-        m = self.state["m"][index]
-        v = self.state["v"][index]
+        m, v, work = self.state["m"][index], self.state["v"][index], self.work[index]
         m *= self.beta1
-        m += (1.0 - self.beta1) * gradient
+        np.multiply(gradient, 1.0 - self.beta1, out=work)
+        m += work
         v *= self.beta2
-        v += (1.0 - self.beta2) * np.square(gradient)
-        denominator = np.sqrt(v / (1.0 - self.beta2 ** self.steps))
-        denominator += self.eps
-        value -= (self.learning_rate / (1.0 - self.beta1 ** self.steps)) * m / denominator
+        np.square(gradient, out=work)
+        work *= 1.0 - self.beta2
+        v += work
+        np.divide(v, 1.0 - self.beta2 ** self.steps, out=work)
+        np.sqrt(work, out=work)
+        work += self.eps
+        np.divide(m, work, out=work)
+        self.descend(index, value, work, self.learning_rate / (1.0 - self.beta1 ** self.steps))
 
 
 class AdamW(Adam):

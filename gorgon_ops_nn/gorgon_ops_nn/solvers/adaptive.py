@@ -10,6 +10,13 @@ from gorgon import Node
 from gorgon_ops_nn.solvers.base import Solver, require
 
 
+def scale_by_root(gradient: np.ndarray, total: np.ndarray, eps: float, out: np.ndarray) -> None:
+    """`out = gradient / (sqrt(total) + eps)`, written into `out`."""
+    np.sqrt(total, out=out)
+    out += eps
+    np.divide(gradient, out, out=out)
+
+
 def check_rho_eps(name: str, rho: float | None, eps: float) -> None:
     require(rho is None or 0.0 <= rho < 1.0, f"{name}: rho must lie in [0, 1), got {rho}")
     require(eps > 0, f"{name}: eps must be positive, got {eps}")
@@ -29,12 +36,13 @@ class RMSProp(Solver):
         self.eps = float(eps)
 
     def update_one(self, index: int, value: np.ndarray, gradient: np.ndarray) -> None:
-        average = self.state["square_average"][index]
+        average, work = self.state["square_average"][index], self.work[index]
         average *= self.rho
-        average += (1.0 - self.rho) * np.square(gradient)
-        denominator = np.sqrt(average)
-        denominator += self.eps
-        value -= self.learning_rate * gradient / denominator
+        np.square(gradient, out=work)
+        work *= 1.0 - self.rho
+        average += work
+        scale_by_root(gradient, average, self.eps, work)
+        self.descend(index, value, work, self.learning_rate)
 
 
 class AdaGrad(Solver):
@@ -50,11 +58,11 @@ class AdaGrad(Solver):
         self.eps = float(eps)
 
     def update_one(self, index: int, value: np.ndarray, gradient: np.ndarray) -> None:
-        total = self.state["square_sum"][index]
-        total += np.square(gradient)
-        denominator = np.sqrt(total)
-        denominator += self.eps
-        value -= self.learning_rate * gradient / denominator
+        total, work = self.state["square_sum"][index], self.work[index]
+        np.square(gradient, out=work)
+        total += work
+        scale_by_root(gradient, total, self.eps, work)
+        self.descend(index, value, work, self.learning_rate)
 
 
 class AdaDelta(Solver):
@@ -71,14 +79,23 @@ class AdaDelta(Solver):
         super().__init__(params, learning_rate, **options)
         self.rho = float(rho)
         self.eps = float(eps)
+        self.second_work = [np.empty(p.shape, p.dtype) for p in self.params]
 
     def update_one(self, index: int, value: np.ndarray, gradient: np.ndarray) -> None:
         average = self.state["square_average"][index]
         delta_average = self.state["delta_average"][index]
+        delta, work = self.work[index], self.second_work[index]
         average *= self.rho
-        average += (1.0 - self.rho) * np.square(gradient)
-        delta = np.sqrt((delta_average + self.eps) / (average + self.eps))
+        np.square(gradient, out=work)
+        work *= 1.0 - self.rho
+        average += work
+        np.add(delta_average, self.eps, out=delta)
+        np.add(average, self.eps, out=work)
+        np.divide(delta, work, out=delta)
+        np.sqrt(delta, out=delta)
         delta *= gradient
+        np.square(delta, out=work)
+        work *= 1.0 - self.rho
         delta_average *= self.rho
-        delta_average += (1.0 - self.rho) * np.square(delta)
-        value -= self.learning_rate * delta
+        delta_average += work
+        self.descend(index, value, delta, self.learning_rate)

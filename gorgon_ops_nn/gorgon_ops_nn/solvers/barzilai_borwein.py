@@ -34,16 +34,17 @@ class BarzilaiBorwein(Solver):
             self.eta = self.learning_rate
         else:
             dot = change = 0.0
-            for value, gradient, last_value, last_gradient in zip(
-                    values, gradients, previous_values, previous_gradients):
-                gradient_change = gradient - last_gradient
-                dot += float(np.vdot(value - last_value, gradient_change))
-                change += float(np.vdot(gradient_change, gradient_change))
+            for value, gradient, last_value, last_gradient, work in zip(
+                    values, gradients, previous_values, previous_gradients, self.work):
+                np.subtract(last_value, value, out=last_value)
+                np.subtract(gradient, last_gradient, out=work)
+                dot -= float(np.vdot(last_value, work))
+                change += float(np.vdot(work, work))
             eta = abs(dot) / change if change > 0 else math.inf
             if 0.0 < eta < math.inf:
                 self.eta = eta
-        for value, gradient, last_value, last_gradient in zip(
-                values, gradients, previous_values, previous_gradients):
+        for index, (value, gradient, last_value, last_gradient) in enumerate(zip(
+                values, gradients, previous_values, previous_gradients)):
             np.copyto(last_value, value)
             np.copyto(last_gradient, gradient)
-            value -= self.eta * gradient
+            self.descend(index, value, gradient, self.eta)

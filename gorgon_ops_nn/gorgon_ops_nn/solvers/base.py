@@ -5,6 +5,9 @@ each parameter's bound array in place (so the next run of either machine sees it
 The gradient each rule receives is `clip(g) + l2 * w + l1 * sign(w)`, where clipping
 first scales all gradients together so their global L2 norm is at most `clip_norm`,
 then limits every element to [-clip_value, clip_value].
+
+A step allocates no array: each parameter has two work buffers, made once, that the
+clipping, the regularisation and the rules write into with numpy's `out=`.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ class Solver:
         self.clip_norm = clip_norm
         self.steps = 0
         self.state = {slot: [np.zeros(p.shape, p.dtype) for p in self.params] for slot in self.slots}
+        self.work = [np.empty(p.shape, p.dtype) for p in self.params]
+        self.effective = [np.empty(p.shape, p.dtype) for p in self.params]
 
     def _check_params(self, params: Sequence[Node]) -> list[Node]:
         if isinstance(params, Node) or not isinstance(params, Sequence) or not params:
@@ -85,12 +90,19 @@ class Solver:
             self.update_one(index, value, gradient)
 
     def update_one(self, index: int, value: np.ndarray, gradient: np.ndarray) -> None:
-        """Update parameter `index`, whose array is `value`, in place from `gradient`."""
+        """Update parameter `index`, whose array is `value`, in place from `gradient`
+        (`self.work[index]` is free scratch space)."""
         raise NotImplementedError(f"solver {self.name} has no update rule")
 
+    def descend(self, index: int, value: np.ndarray, direction: np.ndarray, rate: float) -> None:
+        """`value -= rate * direction`, through the work buffer (which may be `direction`)."""
+        work = self.work[index]
+        np.multiply(direction, rate, out=work)
+        value -= work
+
     def gradients(self) -> list[np.ndarray]:
-        """Each parameter's gradient, clipped and regularised (new arrays when changed:
-        the machine's buffers are never written)."""
+        """Each parameter's gradient, clipped and regularised (into the solver's own
+        buffers when changed: the machine's buffers are never written)."""
         raw = []
         for node in self.params:
             gradient = node.grad
@@ -102,25 +114,36 @@ class Solver:
             if node.value is None:
                 raise BindError(f"{self.name}.step: parameter {describe(node)} has no value bound")
             raw.append(gradient)
-        return [self.regularise(node.value, g) for node, g in zip(self.params, self.clip(raw))]
+        clipped = self.clip(raw)
+        return [self.regularise(i, node.value, g) for i, (node, g) in enumerate(zip(self.params, clipped))]
 
     def clip(self, gradients: list[np.ndarray]) -> list[np.ndarray]:
         """The gradients scaled to the global norm `clip_norm`, then limited to `clip_value`."""
         if self.clip_norm is not None:
             norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in gradients)))
             if norm > self.clip_norm:
-                gradients = [g * (self.clip_norm / norm) for g in gradients]
+                gradients = [np.multiply(g, self.clip_norm / norm, out=out)
+                             for g, out in zip(gradients, self.effective)]
         if self.clip_value is not None:
-            gradients = [np.clip(g, -self.clip_value, self.clip_value) for g in gradients]
+            gradients = [np.clip(g, -self.clip_value, self.clip_value, out=out)
+                         for g, out in zip(gradients, self.effective)]
         return gradients
 
-    def regularise(self, value: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    def regularise(self, index: int, value: np.ndarray, gradient: np.ndarray) -> np.ndarray:
         """The gradient plus `l2 * w + l1 * sign(w)`."""
+        if not (self.l1 or self.l2):
+            return gradient
+        out, work = self.effective[index], self.work[index]
+        if gradient is not out:
+            np.copyto(out, gradient)
         if self.l2:
-            gradient = gradient + self.l2 * value
+            np.multiply(value, self.l2, out=work)
+            out += work
         if self.l1:
-            gradient = gradient + self.l1 * np.sign(value)
-        return gradient
+            np.sign(value, out=work)
+            work *= self.l1
+            out += work
+        return out
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A snapshot of the solver's state: `steps`, its scalar state, and one array per

@@ -19,7 +19,7 @@ class SGD(Solver):
         super().__init__(params, learning_rate, **options)
 
     def update_one(self, index: int, value: np.ndarray, gradient: np.ndarray) -> None:
-        value -= self.learning_rate * gradient
+        self.descend(index, value, gradient, self.learning_rate)
 
 
 class Momentum(Solver):
@@ -41,6 +41,9 @@ class Momentum(Solver):
         velocity *= self.momentum
         velocity += gradient
         if self.nesterov:
-            value -= self.learning_rate * (gradient + self.momentum * velocity)
+            work = self.work[index]
+            np.multiply(velocity, self.momentum, out=work)
+            work += gradient
+            self.descend(index, value, work, self.learning_rate)
         else:
-            value -= self.learning_rate * velocity
+            self.descend(index, value, velocity, self.learning_rate)
