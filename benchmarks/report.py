@@ -31,7 +31,7 @@ def rows(data: dict) -> dict[str, dict[str, tuple[float, int]]]:
     table: dict[str, dict[str, tuple[float, int]]] = defaultdict(dict)
     for bench in data["benchmarks"]:
         info = bench.get("extra_info", {})
-        if "workload" not in info:
+        if "workload" not in info or "peak_bytes" in info:
             continue
         ops = int(info.get("ops", 1))
         table[info["workload"]][info["implementation"]] = (bench["stats"]["median"] / ops, ops)
@@ -66,6 +66,11 @@ def markdown(data: dict) -> str:
             per = "op" if ops > 1 else "call"
             lines.append(f"| {workload} | {name} | {_time(median)} | {per} | "
                          f"{_ratio(median, floor)} | {_ratio(median, torch)} |")
+    memory = [(b["extra_info"]["implementation"], b["extra_info"]["peak_bytes"])
+              for b in data["benchmarks"] if "peak_bytes" in b.get("extra_info", {})]
+    if memory:
+        lines += ["", "| W5 implementation | tracemalloc peak per step |", "|---|---|"]
+        lines += [f"| {name} | {peak / 1024:.1f} KiB |" for name, peak in sorted(memory)]
     exponent = growth_exponent(data)
     if exponent is not None:
         lines.append("")
