@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import gorgon as G
+from gorgon.errors import GorgonError
 
 rng = np.random.default_rng(9)
 ALL = ["AdaDelta", "AdaGrad", "Adam", "AdamW", "BarzilaiBorwein", "Momentum", "RMSProp", "SGD"]
@@ -137,3 +138,26 @@ def test_parameters_must_be_distinct_float_inputs():
         G.solvers.SGD(params=[w, w])
     with pytest.raises(TypeError, match="non-empty list of input nodes"):
         G.solvers.SGD(params=w)
+
+
+def test_rebind_moves_the_solver_to_a_rebuilt_graph_and_keeps_its_state():
+    weights = np.array([1.0, -2.0])
+    losses = []
+    solver = None
+    for length in (1, 3, 2, 4):
+        g = G.Graph()
+        w = G.vector(g, G.Float64, 2, name="w", value=weights)
+        cost = G.sum(G.square(w)) * float(length)
+        G.LispMachine(g, cost=cost, wrt=[w]).run_all()
+        losses.append(float(cost.value) / length)
+        if solver is None:
+            solver = G.solvers.Momentum(params=[w], learning_rate=0.05)
+        else:
+            solver.rebind([w])
+        solver.step()
+    assert losses == sorted(losses, reverse=True) and losses[-1] < losses[0] / 2
+    assert solver.steps == 4 and np.abs(solver.state["velocity"][0]).sum() > 0
+    g = G.Graph()
+    wrong = G.vector(g, G.Float64, 3, name="w", value=np.zeros(3))
+    with pytest.raises(GorgonError, match="rebind: expected nodes of shapes"):
+        solver.rebind([wrong])

@@ -77,6 +77,17 @@ class Solver:
             raise GorgonError(f"{self.name}: a parameter is listed twice")
         return list(params)
 
+    def rebind(self, params: Sequence[Node]) -> None:
+        """Point the solver at new nodes standing for the same parameters, one per
+        parameter in the same order and of the same shape and dtype: for a graph rebuilt
+        every step (the LispMachine over variable-length input). The state carries over."""
+        nodes = self._check_params(params)
+        if [(n.shape, n.dtype) for n in nodes] != [(p.shape, p.dtype) for p in self.params]:
+            raise GorgonError(f"{self.name}.rebind: expected nodes of shapes and dtypes "
+                              f"{[(p.shape, str(p.dtype)) for p in self.params]}, got "
+                              f"{[(n.shape, str(n.dtype)) for n in nodes]}")
+        self.params = nodes
+
     def step(self) -> None:
         """Update every parameter in place from the gradients of the last run."""
         gradients = self.gradients()

@@ -1,0 +1,63 @@
+"""Each example runs, small and fast, and does what its README line says."""
+
+import numpy as np
+import pytest
+
+import char_rnn
+import graph_picture
+import linear_regression
+import seed
+
+
+def test_seed_example_prints_the_listing_and_equal_gradients_on_both_machines(capsys):
+    seed.main()
+    out = capsys.readouterr().out
+    assert out.startswith("Program:") and "loadArg  x" in out
+    tape = out.split("TapeMachine  dw:")[1].splitlines()[0]
+    lisp = out.split("LispMachine  w.grad:")[1].splitlines()[0]
+    assert np.allclose(np.array(tape.strip(" []").split(), float), np.array(lisp.strip(" []").split(), float))
+
+
+@pytest.mark.parametrize("kind", ["tape", "lisp"])
+def test_linear_regression_recovers_the_true_weights(kind):
+    w, b, mse = linear_regression.fit(kind, steps=150)
+    np.testing.assert_allclose(w, linear_regression.TRUE_W, atol=0.01)
+    assert abs(b - linear_regression.TRUE_B) < 0.01 and mse < 1e-3
+
+
+def test_iris_models_learn():
+    pytest.importorskip("sklearn", reason="the examples extra installs scikit-learn")
+    import iris
+
+    loss, accuracy = iris.train(hidden=None, epochs=60)
+    assert loss < 0.3 and accuracy >= 0.9
+    loss, accuracy = iris.train(hidden=8, epochs=60)
+    assert loss < 0.3 and accuracy >= 0.85
+
+
+def test_char_rnn_loss_falls_over_graphs_of_changing_length():
+    lines = []
+    model, before, after = char_rnn.train(steps=40, batch=8, hidden=32, log=lines.append)
+    assert after < before - 0.5
+    text = model.sample("the ", 20)
+    assert text.startswith("the ") and len(text) == 24
+    assert set(text) <= set(model.vocabulary)
+
+
+def test_graph_picture_is_dot_text_or_a_rendered_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(graph_picture.shutil, "which", lambda name: None)
+    graph_picture.main(["--output", str(tmp_path / "g.svg")])
+    dot = capsys.readouterr().out
+    assert dot.startswith("digraph gorgon") and "cross_entropy" in dot and "matmul" in dot
+    assert not (tmp_path / "g.svg").exists()
+
+
+def test_graph_picture_renders_through_graphviz_when_it_is_there(tmp_path, capsys, monkeypatch):
+    fake_dot = tmp_path / "dot"
+    fake_dot.write_text('#!/bin/sh\n# stands in for Graphviz: -T<format> -o <file>, DOT on stdin\ncat > "$3"\n')
+    fake_dot.chmod(0o755)
+    monkeypatch.setattr(graph_picture.shutil, "which", lambda name: str(fake_dot))
+    output = tmp_path / "g.png"
+    graph_picture.main(["--output", str(output)])
+    assert capsys.readouterr().out.strip() == f"wrote {output}"
+    assert output.read_text().startswith("digraph gorgon")
