@@ -61,3 +61,33 @@ def test_graph_picture_renders_through_graphviz_when_it_is_there(tmp_path, capsy
     graph_picture.main(["--output", str(output)])
     assert capsys.readouterr().out.strip() == f"wrote {output}"
     assert output.read_text().startswith("digraph gorgon")
+
+
+def test_digits_cnn_trains_saves_and_plots(tmp_path, capsys):
+    pytest.importorskip("sklearn", reason="the examples extra installs scikit-learn")
+    import digits_cnn
+    from gorgon_ops_nn import load
+
+    model, history, accuracy = digits_cnn.train(epochs=2, batch=32, limit=25)
+    assert history[1]["loss"] < history[0]["loss"] and accuracy > 0.8
+    path = tmp_path / "params.npz"
+    digits_cnn.save(path, model.params)
+    saved = [p.value.copy() for p in model.params]
+    for p in model.params:
+        p.value[...] = 0
+    load(path, model.params)
+    for p, value in zip(model.params, saved):
+        np.testing.assert_array_equal(p.value, value)
+    pytest.importorskip("matplotlib", reason="the examples extra installs matplotlib")
+    digits_cnn.plot(history, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_digits_cnn_command_line(tmp_path, capsys):
+    pytest.importorskip("sklearn", reason="the examples extra installs scikit-learn")
+    import digits_cnn
+
+    digits_cnn.main(["--epochs", "1", "--save", str(tmp_path / "p.npz")])
+    out = capsys.readouterr()
+    assert "epoch  1" in out.out and "held-out test accuracy" in out.out
+    assert "[" in out.err and (tmp_path / "p.npz").exists()
