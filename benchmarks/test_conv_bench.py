@@ -1,0 +1,108 @@
+"""conv2d on the TapeMachine beside torch.nn.functional.conv2d, in one run: batch 32
+of 3x32x32, 32 filters 3x3, padding 1, float32; forward, and forward+backward (both
+gradients, given the output's gradient). Each case records its GFLOP/s at the median
+in extra_info["gflops"], beside this machine's float32 GEMM rate measured in the same
+run. The torch cases skip when torch is absent.
+
+    python -m pytest benchmarks/test_conv_bench.py --benchmark-enable --benchmark-json=conv.json
+    python -m benchmarks.report conv.json
+"""
+
+import numpy as np
+import pytest
+
+import gorgon as G
+
+BATCH, CHANNELS, SIZE, FILTERS, KERNEL = 32, 3, 32, 32, 3
+FORWARD_FLOP = 2 * BATCH * FILTERS * SIZE * SIZE * CHANNELS * KERNEL * KERNEL
+GEMM_SIZE = 1024
+WARMUP = 10
+
+
+def inputs():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((BATCH, CHANNELS, SIZE, SIZE)).astype(np.float32)
+    w = rng.standard_normal((FILTERS, CHANNELS, KERNEL, KERNEL)).astype(np.float32)
+    gy = rng.standard_normal((BATCH, FILTERS, SIZE, SIZE)).astype(np.float32)
+    return x, w, gy
+
+
+def measure(benchmark, function, flop):
+    """Warm `function` up, benchmark it, and record its GFLOP/s at the median (when
+    benchmarks are enabled, not when they run once as tests)."""
+    for _ in range(WARMUP):
+        function()
+    benchmark(function)
+    if benchmark.stats:
+        benchmark.extra_info["gflops"] = round(flop / benchmark.stats.stats.median / 1e9, 1)
+
+
+def direct_pixel(x, w, n, f, row, col):
+    """One output pixel of the padded convolution, summed directly in float64."""
+    xp = np.pad(x[n].astype(np.float64), ((0, 0), (1, 1), (1, 1)))
+    return float(np.sum(xp[:, row:row + KERNEL, col:col + KERNEL] * w[f]))
+
+
+def test_conv2d_forward_tape(benchmark, record):
+    record("conv2d forward", "gorgon TapeMachine")
+    x, w, _ = inputs()
+    g = G.Graph()
+    xn = G.tensor(g, G.Float32, x.shape, value=x, name="x")
+    wn = G.tensor(g, G.Float32, w.shape, value=w, name="w")
+    y = G.conv2d(xn, wn, padding=1)
+    machine = G.TapeMachine(g)
+    measure(benchmark, machine.run_all, FORWARD_FLOP)
+    assert y.value.dtype == np.float32
+    assert y.value[3, 5, 0, 7] == pytest.approx(direct_pixel(x, w, 3, 5, 0, 7), rel=1e-4, abs=1e-4)
+
+
+def test_conv2d_forward_torch(benchmark, record, torch):
+    record("conv2d forward", "torch eager")
+    x, w, _ = (torch.from_numpy(a) for a in inputs())
+
+    def forward():
+        with torch.no_grad():
+            return torch.nn.functional.conv2d(x, w, padding=1)
+
+    measure(benchmark, forward, FORWARD_FLOP)
+    assert forward().shape == (BATCH, FILTERS, SIZE, SIZE)
+
+
+def test_conv2d_forward_backward_tape(benchmark, record):
+    record("conv2d forward+backward", "gorgon TapeMachine")
+    x, w, gy = inputs()
+    g = G.Graph()
+    xn = G.tensor(g, G.Float32, x.shape, value=x, name="x")
+    wn = G.tensor(g, G.Float32, w.shape, value=w, name="w")
+    gyn = G.tensor(g, G.Float32, gy.shape, value=gy, name="gy")
+    y = G.conv2d(xn, wn, padding=1)
+    gx, gw = G.grad(y, xn, wn, grad_output=gyn)
+    machine = G.TapeMachine(g)
+    measure(benchmark, machine.run_all, 3 * FORWARD_FLOP)
+    assert gx.value.dtype == gw.value.dtype == np.float32
+    corner = np.einsum("nfhw,nchw->fc", gy[:, :, 1:, 1:].astype(np.float64), x[:, :, :-1, :-1])
+    assert gw.value[:, :, 0, 0] == pytest.approx(corner, rel=1e-3, abs=1e-2)
+
+
+def test_conv2d_forward_backward_torch(benchmark, record, torch):
+    record("conv2d forward+backward", "torch eager")
+    x, w, gy = (torch.from_numpy(a) for a in inputs())
+    x.requires_grad_(True)
+    w.requires_grad_(True)
+
+    def step():
+        x.grad = w.grad = None
+        torch.nn.functional.conv2d(x, w, padding=1).backward(gy)
+
+    measure(benchmark, step, 3 * FORWARD_FLOP)
+    assert x.grad.shape == x.shape and w.grad.shape == w.shape
+
+
+def test_float32_gemm_rate(benchmark, record):
+    record("float32 GEMM 1024x1024", "numpy BLAS")
+    rng = np.random.default_rng(1)
+    a, b = (rng.standard_normal((GEMM_SIZE, GEMM_SIZE)).astype(np.float32) for _ in range(2))
+    out = np.empty((GEMM_SIZE, GEMM_SIZE), np.float32)
+    measure(benchmark, lambda: np.matmul(a, b, out=out), 2 * GEMM_SIZE ** 3)
+    assert out.dtype == np.float32
+    assert out[17, 29] == pytest.approx(float(a[17].astype(np.float64) @ b[:, 29]), rel=1e-3, abs=1e-2)
