@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gorgon.origin import user_origin
+from gorgon.types import Shaped
 
 if TYPE_CHECKING:
     from gorgon.graph import Graph
@@ -17,7 +18,7 @@ CONSTANT = "constant"
 OPERATION = "op"
 
 
-class Node:
+class Node(Shaped):
     """A value in a graph: an input (bound with G.let), a constant, or an op applied to nodes.
 
     `value` and `grad` read what the machine that last ran the graph computed; an input's
@@ -45,14 +46,6 @@ class Node:
         self.id = graph.add(self)
         self.named = name is not None
         self.name = name if name is not None else f"{op.name if op else role}{self.id}"
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
 
     @property
     def is_leaf(self) -> bool:

@@ -20,6 +20,21 @@ class TensorType:
         return f"{self.shape} {self.dtype}"
 
 
+class Shaped:
+    """`ndim` and `size` from a `shape` attribute (nodes and compiler terms)."""
+
+    __slots__ = ()
+    shape: tuple[int, ...]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
 def describe(node: object) -> str:
     """One node for an error message: `'x' (shape (2, 3), float64)`."""
     return f"'{node.name}' (shape {node.shape}, {node.dtype})"

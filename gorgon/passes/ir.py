@@ -12,10 +12,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from gorgon.node import CONSTANT, INPUT, OPERATION, Node
+from gorgon.types import Shaped
 from gorgon.op import Op
 
 
-class Term:
+class Term(Shaped):
     """A value in the program: an input, a constant, or an op applied to terms. It has
     the attributes of a node that inference, error messages and watches read."""
 
@@ -37,14 +38,6 @@ class Term:
         self.origin = origin
         self.buffer: int | None = None
         self.flags: tuple[str, ...] = ()
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
 
     def __repr__(self) -> str:
         return f"<Term {self.name}: {self.op or self.role} {self.shape} {self.dtype}>"

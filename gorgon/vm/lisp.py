@@ -15,10 +15,11 @@ from gorgon.graph import Graph
 from gorgon.node import INPUT, Node
 from gorgon.op import kernel
 from gorgon.vm.vjp import VJPProgram, vjp_program
+from gorgon.vm.mode import ModeSwitch
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
 
 
-class LispMachine:
+class LispMachine(ModeSwitch):
     """Runs a graph dynamically. Options (Gorgonia's VM options):
 
     - `cost`: the scalar to differentiate; default: the cost G.grad was last given (seeded
@@ -134,21 +135,6 @@ class LispMachine:
             self.tracer(f"{node.name} = {node.op}({', '.join(p.name for p in node.inputs)})"
                         f"   = {summary(value)}")
         check_finite(node, value, self.watch_nan, self.watch_inf)
-
-    @property
-    def mode(self) -> bool:
-        """True in training mode, False in evaluation mode."""
-        return self.graph.training if self.training is None else self.training
-
-    def train(self) -> LispMachine:
-        """Run in training mode from now on, whatever the graph's mode."""
-        self.training = True
-        return self
-
-    def eval(self) -> LispMachine:
-        """Run in evaluation mode from now on, whatever the graph's mode."""
-        self.training = False
-        return self
 
     def _find_cost(self) -> tuple[Node | None, Node | None]:
         """The cost to differentiate, and the node whose value seeds it (None: ones)."""

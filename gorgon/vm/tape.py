@@ -20,10 +20,11 @@ from gorgon.graph import Graph
 from gorgon.node import Node
 from gorgon.passes import PASSES, check_passes
 from gorgon.op import step
+from gorgon.vm.mode import ModeSwitch
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
 
 
-class TapeMachine:
+class TapeMachine(ModeSwitch):
     """Runs a compiled graph. Options (Gorgonia's VM options):
 
     - `outputs`: compile only what these nodes need;
@@ -96,21 +97,6 @@ class TapeMachine:
                        for ins in self._exec]
         self._bindings = self.graph.bindings
         self._mode = mode
-
-    @property
-    def mode(self) -> bool:
-        """True in training mode, False in evaluation mode."""
-        return self.graph.training if self.training is None else self.training
-
-    def train(self) -> TapeMachine:
-        """Run in training mode from now on, whatever the graph's mode."""
-        self.training = True
-        return self
-
-    def eval(self) -> TapeMachine:
-        """Run in evaluation mode from now on, whatever the graph's mode."""
-        self.training = False
-        return self
 
     def run_all(self) -> None:
         """Run the program once; values and gradients become readable on the nodes."""

@@ -80,36 +80,37 @@ class Pow(UfuncOp):
         return lambda: gy * b * a ** (b - 1), lambda: gy * output * G.log(a)
 
 
-class Maximum(UfuncOp):
+class Extremum(UfuncOp):
+    """Elementwise larger (maximum) or smaller (minimum) of `a` and `b`; the gradient
+    goes to the chosen side, to `a` at ties (where the comparison `picks_a` holds)."""
+
+    positional_out = False
+    inplace = 0
+    picks_a = ""
+
+    def infer(self, a, b):
+        return elementwise(self, a, b)
+
+    def vjp(self, inputs, output, gy):
+        a, b = inputs
+        picks_a = getattr(G, self.picks_a)
+        return lambda: G.where(picks_a(a, b), gy, 0.0), lambda: G.where(picks_a(a, b), 0.0, gy)
+
+
+class Maximum(Extremum):
     """Elementwise larger of `a` and `b`; at ties the gradient goes to `a`."""
 
     name = "maximum"
     ufunc = np.maximum
-    positional_out = False
-    inplace = 0
-
-    def infer(self, a, b):
-        return elementwise(self, a, b)
-
-    def vjp(self, inputs, output, gy):
-        a, b = inputs
-        return lambda: G.where(G.ge(a, b), gy, 0.0), lambda: G.where(G.lt(a, b), gy, 0.0)
+    picks_a = "ge"
 
 
-class Minimum(UfuncOp):
+class Minimum(Extremum):
     """Elementwise smaller of `a` and `b`; at ties the gradient goes to `a`."""
 
     name = "minimum"
     ufunc = np.minimum
-    positional_out = False
-    inplace = 0
-
-    def infer(self, a, b):
-        return elementwise(self, a, b)
-
-    def vjp(self, inputs, output, gy):
-        a, b = inputs
-        return lambda: G.where(G.le(a, b), gy, 0.0), lambda: G.where(G.gt(a, b), gy, 0.0)
+    picks_a = "le"
 
 
 OPS = [Add, Sub, Mul, Div, Pow, Maximum, Minimum]
