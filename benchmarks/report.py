@@ -26,19 +26,20 @@ def _time(seconds: float) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
-def rows(data: dict) -> dict[str, dict[str, tuple[float, int]]]:
-    """workload -> implementation -> (median seconds per op, ops)."""
-    table: dict[str, dict[str, tuple[float, int]]] = defaultdict(dict)
+def rows(data: dict) -> dict[str, dict[str, tuple[float, int, str]]]:
+    """workload -> implementation -> (median seconds per op, ops, GFLOP/s or "")."""
+    table: dict[str, dict[str, tuple[float, int, str]]] = defaultdict(dict)
     for bench in data["benchmarks"]:
         info = bench.get("extra_info", {})
         if "workload" not in info or "peak_bytes" in info:
             continue
         ops = int(info.get("ops", 1))
-        table[info["workload"]][info["implementation"]] = (bench["stats"]["median"] / ops, ops)
+        gflops = f"{info['gflops']}" if "gflops" in info else ""
+        table[info["workload"]][info["implementation"]] = (bench["stats"]["median"] / ops, ops, gflops)
     return table
 
 
-def _ratio(value: float, reference: tuple[float, int] | None) -> str:
+def _ratio(value: float, reference: tuple[float, int, str] | None) -> str:
     return "" if reference is None else f"{value / reference[0]:.2f}x"
 
 
@@ -58,14 +59,14 @@ def markdown(data: dict) -> str:
     lines.append(f"Machine: {machine.get('cpu', {}).get('brand_raw', '?')}, "
                  f"Python {machine.get('python_version', '?')}; medians of one run.")
     lines.append("")
-    lines.append("| workload | implementation | median | per | vs numpy floor | vs torch |")
-    lines.append("|---|---|---|---|---|---|")
+    lines.append("| workload | implementation | median | per | vs numpy floor | vs torch | GFLOP/s |")
+    lines.append("|---|---|---|---|---|---|---|")
     for workload, impls in sorted(rows(data).items()):
         floor, torch = impls.get(FLOOR), impls.get(TORCH)
-        for name, (median, ops) in sorted(impls.items(), key=lambda item: item[1][0]):
+        for name, (median, ops, gflops) in sorted(impls.items(), key=lambda item: item[1][0]):
             per = "op" if ops > 1 else "call"
             lines.append(f"| {workload} | {name} | {_time(median)} | {per} | "
-                         f"{_ratio(median, floor)} | {_ratio(median, torch)} |")
+                         f"{_ratio(median, floor)} | {_ratio(median, torch)} | {gflops} |")
     memory = [(b["extra_info"]["implementation"], b["extra_info"]["peak_bytes"])
               for b in data["benchmarks"] if "peak_bytes" in b.get("extra_info", {})]
     if memory:
