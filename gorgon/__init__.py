@@ -11,6 +11,7 @@ from gorgon.compile import Program, compile
 from gorgon.dtypes import Bool, Float32, Float64, Int32, Int64
 from gorgon.errors import (BindError, DtypeError, ExecutionError, GorgonError, GradError, InfError,
                            NaNError, NonDifferentiable, OpNotFound, PluginError, ShapeError)
+from gorgon.function import function
 from gorgon.grad import grad
 from gorgon.graph import Graph
 from gorgon.hookspecs import hookimpl
@@ -27,8 +28,9 @@ __all__ = [
     "BindError", "Bool", "DtypeError", "ExecutionError", "Float32", "Float64", "GorgonError",
     "GradError", "Graph", "InfError", "Int32", "Int64", "LispMachine", "NaNError", "Node",
     "NonDifferentiable", "Op", "OpNotFound", "PluginError", "Program", "ShapeError",
-    "TapeMachine", "TensorType", "UfuncOp", "apply", "compile", "constant", "grad", "hookimpl", "let",
-    "init", "matrix", "ops", "registry", "scalar", "solvers", "tensor", "vector",
+    "TapeMachine", "TensorType", "UfuncOp", "apply", "compile", "constant", "function", "grad",
+    "hookimpl", "init", "let", "matrix", "ops", "registry", "scalar", "solvers", "tensor",
+    "vector",
 ]
 
 

@@ -111,15 +111,32 @@ def readable_roots(graph: Graph, nodes: Sequence[Node], outputs: Sequence[Node] 
     return roots
 
 
+def check_inputs(graph: Graph, nodes: Sequence[Node], inputs: Sequence[Node]) -> None:
+    """Every input node the compiled nodes read must be among `inputs` (Gorgonia's
+    CompileFunction: a program from these inputs to those outputs)."""
+    for node in inputs:
+        if not isinstance(node, Node) or node.graph is not graph or node.role != INPUT:
+            raise GorgonError(f"inputs must be input nodes of this graph, got {node!r}")
+    missing = [n.name for n in nodes if n.role == INPUT and n not in set(inputs)]
+    if missing:
+        raise GorgonError(f"the outputs also need the input nodes {missing}, which are not among "
+                          f"inputs={[n.name for n in inputs]}")
+
+
 def compile(graph: Graph, outputs: Sequence[Node] | None = None,  # noqa: A001 - Gorgonia's name
             forward_only: bool = False, passes: Iterable[str] = PASSES,
-            keep: Iterable[Node] = ()) -> tuple[Program, dict[Node, int]]:
+            keep: Iterable[Node] = (), inputs: Sequence[Node] | None = None,
+            ) -> tuple[Program, dict[Node, int]]:
     """Compile `graph` (or just what `outputs` need) into a Program and a map from each
     readable node to its register. `passes` chooses the compile passes (all by default;
-    `()` for none); `keep` lists more nodes whose values must stay readable."""
+    `()` for none); `keep` lists more nodes whose values must stay readable; `inputs`,
+    when given, are the only input nodes the program may read (an error names any other
+    it would need), as Gorgonia's CompileFunction."""
     if not isinstance(graph, Graph):
         raise TypeError(f"G.compile needs a G.Graph, got {type(graph).__name__}")
     nodes = select(graph, outputs, forward_only)
+    if inputs is not None:
+        check_inputs(graph, nodes, inputs)
     passes = check_passes(passes)
     optimized = optimize(nodes, readable_roots(graph, nodes, outputs, keep), passes)
     instructions: list[Instruction] = []

@@ -27,7 +27,8 @@ from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, s
 class TapeMachine(ModeSwitch):
     """Runs a compiled graph. Options (Gorgonia's VM options):
 
-    - `outputs`: compile only what these nodes need;
+    - `outputs`: compile only what these nodes need; `inputs`: the only input nodes it
+      may read (Gorgonia's CompileFunction: an inference program out of a training graph);
     - `forward_only`: leave out the gradient nodes G.grad built;
     - `watch_nan` / `watch_inf`: raise NaNError/InfError naming the first node that made one;
     - `trace`: True logs each executed instruction to the `gorgon.vm` logger, a callable
@@ -48,11 +49,12 @@ class TapeMachine(ModeSwitch):
                  forward_only: bool = False, watch_nan: bool = False, watch_inf: bool = False,
                  trace: bool | Tracer | None = None, bind_dual_values: bool = False,
                  training: bool | None = None, passes: Iterable[str] = PASSES,
-                 keep: Iterable[Node] = ()):
+                 keep: Iterable[Node] = (), inputs: Sequence[Node] | None = None):
         if not isinstance(graph, Graph):
             raise TypeError(f"TapeMachine needs a G.Graph, got {type(graph).__name__}")
         self.passes = check_passes(passes)
         self.keep = list(keep)
+        self.inputs = None if inputs is None else list(inputs)
         self.training = training
         self.graph = graph
         self.outputs = None if outputs is None else list(outputs)
@@ -70,7 +72,7 @@ class TapeMachine(ModeSwitch):
         if self.bind_dual_values:
             keep = keep + list(self.graph.adjoints.values())
         self.program, self.locmap = compile(self.graph, self.outputs, self.forward_only,
-                                            self.passes, keep)
+                                            self.passes, keep, self.inputs)
         self.buffers: list[np.ndarray | None] = [None] * self.program.registers
         for ins in self.program.instructions:
             if ins.kind == ALLOC:
