@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from gorgon.collector import gc_paused
 from gorgon.errors import GorgonError
 from gorgon.grad import ancestors
 from gorgon.graph import Graph
@@ -123,6 +124,7 @@ def check_inputs(graph: Graph, nodes: Sequence[Node], inputs: Sequence[Node]) ->
                           f"inputs={[n.name for n in inputs]}")
 
 
+@gc_paused
 def compile(graph: Graph, outputs: Sequence[Node] | None = None,  # noqa: A001 - Gorgonia's name
             forward_only: bool = False, passes: Iterable[str] = PASSES,
             keep: Iterable[Node] = (), inputs: Sequence[Node] | None = None,

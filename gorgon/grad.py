@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from gorgon.collector import gc_paused
 from gorgon.errors import GradError, NonDifferentiable
 from gorgon.node import Node
 from gorgon.op import Op, constant
@@ -135,6 +136,7 @@ def _add(a: Node, b: Node) -> Node:
     return registry.function("add")(a, b)
 
 
+@gc_paused
 def grad(cost: Node, *wrt: Node, grad_output: Node | None = None,
          allow_unused: bool = False) -> list[Node]:
     """Symbolic gradients d(cost)/d(w), one new node per `w`, differentiable again.
