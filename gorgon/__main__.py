@@ -1,12 +1,17 @@
-"""`python -m gorgon plugins`: the installed plugins, their versions and ops."""
+"""`python -m gorgon plugins`: the installed plugins, their versions, ops and load errors.
+`python -m gorgon check-op NAME`: the conformance kit on one installed op's own samples."""
 
 import argparse
 import sys
 
+from gorgon.errors import GorgonError
 from gorgon.registry import registry
+from gorgon.testing import ConformanceError
+from gorgon.testing.console import check_report
 
 
 def plugins_report() -> str:
+    """Each plugin: its distribution and version, what it registered, and its errors."""
     registry.load()
     lines = []
     for info in registry.plugins.values():
@@ -16,21 +21,42 @@ def plugins_report() -> str:
             names = getattr(info, kind)
             if names:
                 lines.append(f"  {kind}: " + " ".join(sorted(names)))
-        if info.error:
-            lines.append(f"  ERROR: {info.error}")
+        lines += [f"  ERROR: {failure}" for failure in info.failures]
     if not lines:
         lines.append("no gorgon plugins installed")
-    lines.append(f"{len(registry.ops)} ops in all")
+    failed = sum(bool(info.failures) for info in registry.plugins.values())
+    lines.append(f"{len(registry.ops)} ops in all"
+                 + (f"; {failed} plugin{'s' * (failed > 1)} with errors" if failed else ""))
     return "\n".join(lines)
+
+
+def check_op_command(name: str, checks: list[str] | None) -> int:
+    """Print the kit's report on op `name`: 0 when every check passed or was skipped, 1
+    when one failed (or the op has no usable samples), 2 when there is no such op."""
+    try:
+        report, passed = check_report(name, checks)
+    except ConformanceError as exc:
+        print(f"check-op: {exc}", file=sys.stderr)
+        return 1
+    except (GorgonError, ValueError) as exc:
+        print(f"check-op: {exc}", file=sys.stderr)
+        return 2
+    print(report)
+    return 0 if passed else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gorgon")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("plugins", help="list installed plugins, versions and their ops")
+    commands.add_parser("plugins", help="list installed plugins, versions, ops and load errors")
+    check = commands.add_parser("check-op", help="run the conformance kit on an installed op")
+    check.add_argument("name", help="the op's registered name")
+    check.add_argument("--check", action="append", dest="checks", metavar="CHECK",
+                       help="run only this check (repeatable); default: every check")
     args = parser.parse_args(argv)
-    if args.command == "plugins":
-        print(plugins_report())
+    if args.command == "check-op":
+        return check_op_command(args.name, args.checks)
+    print(plugins_report())
     return 0
 
 

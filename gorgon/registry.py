@@ -10,6 +10,7 @@ choose plugins by entry-point name, as pytest's ``-p no:name`` does:
 from __future__ import annotations
 
 import os
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -28,7 +29,9 @@ GROUP = "gorgon"
 
 @dataclass
 class PluginInfo:
-    """One plugin as loaded: where it came from, what it registered, what went wrong."""
+    """One plugin as loaded: where it came from, what it registered, what went wrong
+    (`failures`: one PluginError per problem, each naming the plugin's distribution and
+    chained to the exception that caused it)."""
 
     name: str
     distribution: str
@@ -36,7 +39,19 @@ class PluginInfo:
     ops: list[str] = field(default_factory=list)
     solvers: list[str] = field(default_factory=list)
     initializers: list[str] = field(default_factory=list)
-    error: str | None = None
+    failures: list[PluginError] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """How errors name the plugin: `plugin 'nn' (gorgon-ops-nn)`."""
+        return f"plugin {self.name!r} ({self.distribution})"
+
+    @property
+    def error(self) -> str | None:
+        """Every failure on one line, or None when the plugin loaded cleanly."""
+        if not self.failures:
+            return None
+        return "; ".join(f"PluginError: {failure}" for failure in self.failures)
 
 
 def _env_names(variable: str) -> set[str] | None:
@@ -98,7 +113,7 @@ class Registry:
             manager.register(module, name=name)
             manager.check_pending()
         except Exception as exc:  # a broken plugin must not break gorgon
-            self._fail(info, exc)
+            self._fail(info, _caused(info, "failed to load", exc))
             return
         for impl in manager.hook.register_ops.get_hookimpls():
             self._call_hook(info, impl.function, lambda op: self._register_op(info, op))
@@ -117,14 +132,15 @@ class Registry:
         try:
             hook(register=register)
         except Exception as exc:  # a broken plugin must not break gorgon
-            self._fail(info, exc)
+            self._fail(info, _caused(info, f"failed in its hook {hook.__name__}", exc))
 
     def _register_op(self, info: PluginInfo, op: Any) -> None:
-        label = f"plugin {info.name!r} ({info.distribution})"
         if not (isinstance(op, type) and issubclass(op, Op)):
-            self._fail(info, PluginError(f"{label} registered {op!r}, which is not a subclass of gorgon.Op"))
+            self._fail(info, PluginError(f"{info.label} registered {op!r}, which is not a subclass "
+                                         "of gorgon.Op"))
         elif not op.name.isidentifier():
-            self._fail(info, PluginError(f"{label} registered {op.__name__} with invalid name {op.name!r}"))
+            self._fail(info, PluginError(f"{info.label} registered {op.__name__} with invalid name "
+                                         f"{op.name!r}"))
         elif op.name in self.owners:
             first = self.plugins[self.owners[op.name]]
             error = PluginError(
@@ -141,8 +157,8 @@ class Registry:
     def _register_solver(self, info: PluginInfo, solver: Any) -> None:
         name = getattr(solver, "name", None)
         if not isinstance(solver, type) or not isinstance(name, str) or not name.isidentifier():
-            self._fail(info, PluginError(f"plugin {info.name!r} ({info.distribution}) registered "
-                                         f"{solver!r} as a solver: expected a class with a `name`"))
+            self._fail(info, PluginError(f"{info.label} registered {solver!r} as a solver: "
+                                         "expected a class with a `name`"))
         elif name in self.solvers:
             self._fail(info, PluginError(f"solver {name!r} is registered twice (again by plugin "
                                          f"{info.name!r}, {info.distribution})"))
@@ -152,8 +168,8 @@ class Registry:
 
     def _register_initializer(self, info: PluginInfo, name: str, factory: Any) -> None:
         if not callable(factory) or not str(name).isidentifier():
-            self._fail(info, PluginError(f"plugin {info.name!r} ({info.distribution}) registered "
-                                         f"initialiser {name!r} that is not a callable factory"))
+            self._fail(info, PluginError(f"{info.label} registered initialiser {name!r} that is "
+                                         "not a callable factory"))
         elif name in self.initializers:
             self._fail(info, PluginError(f"initialiser {name!r} is registered twice (again by "
                                          f"plugin {info.name!r}, {info.distribution})"))
@@ -162,9 +178,12 @@ class Registry:
             info.initializers.append(name)
 
     def _register_rewrite(self, info: PluginInfo, name: str, rule: Any) -> None:
-        if not callable(rule) or name in self.rewrites:
-            self._fail(info, PluginError(f"plugin {info.name!r} ({info.distribution}) registered "
-                                         f"rewrite {name!r} twice or not as a callable"))
+        if not callable(rule):
+            self._fail(info, PluginError(f"{info.label} registered rewrite {name!r} as {rule!r}, "
+                                         "which is not callable"))
+        elif name in self.rewrites:
+            self._fail(info, PluginError(f"rewrite {name!r} is registered twice (again by "
+                                         f"{info.label})"))
         else:
             self.rewrites[name] = rule
 
@@ -190,9 +209,8 @@ class Registry:
             raise OpNotFound(f"no installed plugin registers an initialiser named {name!r}") from None
 
     @staticmethod
-    def _fail(info: PluginInfo, error: Exception) -> None:
-        message = f"{type(error).__name__}: {error}"
-        info.error = message if info.error is None else f"{info.error}; {message}"
+    def _fail(info: PluginInfo, error: PluginError) -> None:
+        info.failures.append(error)
 
     def _register_samples(self, op_name: str, factory: Callable[[], list]) -> None:
         self.samples[op_name] = factory
@@ -248,6 +266,16 @@ def _public_function(op: type[Op]) -> Callable[..., Any]:
     function.__doc__ = op.__doc__
     function.op = op
     return function
+
+
+def _caused(info: PluginInfo, what: str, exc: Exception) -> PluginError:
+    """A PluginError naming the plugin, its distribution and where in its code `exc` was
+    raised, chained to `exc`."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    error = PluginError(f"{info.label} {what}: {type(exc).__name__}: {exc}{where}")
+    error.__cause__ = exc
+    return error
 
 
 def _distribution(ep: EntryPoint) -> tuple[str, str]:

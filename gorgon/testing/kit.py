@@ -141,7 +141,7 @@ def _run(target: Target, name: str, check: Callable, sample: AnySample, index: i
         cause = exc.__cause__ if isinstance(exc, Mismatch) else exc
         snippet = reproduce(target, name, sample, index, from_registry)
         raise ConformanceError(failure_message(target.name, name, sample, detail, snippet),
-                               op=target.name, check=name, sample=sample) from cause
+                               op=target.name, check=name, sample=sample, reason=detail) from cause
     return CheckResult(target.name, name, sample, "passed", note or "")
 
 
@@ -156,7 +156,7 @@ def check_op(op: OpLike, samples: Sequence[AnySample] | None = None,
             results.append(case.run())
         except ConformanceError as exc:
             failures.append(exc)
-            results.append(CheckResult(case.op, case.check, case.sample, "failed", str(exc)))
+            results.append(CheckResult(case.op, case.check, case.sample, "failed", exc.reason, exc))
     if failures and strict:
         if len(failures) == 1:
             raise failures[0]

@@ -20,27 +20,30 @@ MAX_INLINE = 64
 @dataclass(frozen=True)
 class CheckResult:
     """The outcome of one check of one op on one sample; `detail` says why it was
-    skipped, how it failed, or what it left out."""
+    skipped, how it failed, or what it left out; a failed check keeps its `error`."""
 
     op: str
     check: str
     sample: Sample | ErrorSample
     status: Status
     detail: str = ""
+    error: ConformanceError | None = None
 
 
 class ConformanceError(AssertionError):
     """A conformance check failed. The message names the check, the op and the sample,
-    and ends with a snippet that reproduces the failure. An error for several failures
-    (from `check_op`) lists them and keeps each in `failures`."""
+    and ends with a snippet that reproduces the failure; `reason` is what went wrong, in
+    short. An error for several failures (from `check_op`) lists them and keeps each in
+    `failures`."""
 
     def __init__(self, message: str, *, op: str | None = None, check: str | None = None,
-                 sample: Sample | ErrorSample | None = None,
+                 sample: Sample | ErrorSample | None = None, reason: str = "",
                  failures: list[ConformanceError] | None = None):
         super().__init__(message)
         self.op = op
         self.check = check
         self.sample = sample
+        self.reason = reason
         self.failures = failures or []
 
 

@@ -38,7 +38,8 @@ def test_main_reports_a_broken_plugin(fake_plugin, monkeypatch, capsys):
     assert cli.main(["plugins"]) == 0
     out = capsys.readouterr().out
     assert "broken: fake-broken 0.1 (0 ops)" in out
-    assert "ERROR: ImportError: missing dependency" in out
+    assert "  ERROR: plugin 'broken' (fake-broken) failed to load: ImportError: missing dependency" in out
+    assert out.splitlines()[-1].endswith("ops in all; 1 plugin with errors")
 
 
 def test_main_needs_a_command(capsys):

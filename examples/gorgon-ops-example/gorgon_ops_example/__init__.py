@@ -1,0 +1,1 @@
+"""gorgon-ops-example: swish, mish and polynomial ops for gorgon (see plugin.py)."""
