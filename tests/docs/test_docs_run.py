@@ -1,6 +1,7 @@
-"""The docs cannot rot: every docs/*.md runs (its python blocks in order, in a fresh
-interpreter and an empty directory, with the example plugin installed), and the plugin
-guide shows every file of examples/gorgon-ops-example exactly as it is."""
+"""The docs cannot rot: every docs/*.md and the README run (their python blocks in
+order, in a fresh interpreter and an empty directory, with the example plugin
+installed), and the plugin guide shows every file of examples/gorgon-ops-example
+exactly as it is."""
 
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 from doc_blocks import blocks, files
 
 REPO = Path(__file__).resolve().parents[2]
-DOCS = sorted((REPO / "docs").glob("*.md"))
+DOCS = sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]
 GUIDE = REPO / "docs" / "writing-plugins.md"
 RUNNER = Path(__file__).with_name("doc_blocks.py")
 LANGUAGES = {"python", "bash", "toml", "text", "go"}
