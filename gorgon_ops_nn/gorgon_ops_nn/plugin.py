@@ -1,10 +1,11 @@
-"""Entry point of the plugin: registers the nn ops and their samples, the solvers and
-the initialisers."""
+"""Entry point of the plugin: registers the nn ops and their samples, the solvers, the
+initialisers and a compile-time rewrite."""
 
 from gorgon import hookimpl
 from gorgon_ops_nn import (activations, batch_norm, batch_norm_grad, cross_entropy, dropout, embedding,
                            layer_norm, losses, mode_switch, softmax)
 from gorgon_ops_nn.initializers import INITIALIZERS
+from gorgon_ops_nn.rewrites import RULES
 from gorgon_ops_nn.samples import SAMPLES
 from gorgon_ops_nn.solvers import SOLVERS
 
@@ -35,3 +36,9 @@ def register_solvers(register):
 def register_initializers(register):
     for name, factory in INITIALIZERS.items():
         register(name, factory)
+
+
+@hookimpl
+def register_rewrites(register):
+    for name, rule in RULES.items():
+        register(name, rule)

@@ -44,10 +44,8 @@ def log_softmax_into(x: np.ndarray, axis: int, out: np.ndarray | None) -> np.nda
     return result
 
 
-class Softmax(Op):
-    """`softmax(x, axis=-1)`: exp(x) normalised to sum to 1 along `axis`."""
-
-    name = "softmax"
+class AlongAxis(Op):
+    """An op of one float input along one `axis` (default the last), output of its shape."""
 
     @classmethod
     def call(cls, x: Node, axis: int = -1) -> Node:
@@ -57,18 +55,9 @@ class Softmax(Op):
         check_axis(self, x)
         return elementwise(self, x, floats_only=True)
 
-    def forward(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return softmax_into(x, self.axis, out)
 
-    def vjp(self, inputs, output, gy):
-        return (G.softmax_grad(output, gy, axis=self.axis),)
-
-
-class SoftmaxGrad(Op):
-    """`softmax_grad(y, gy, axis=-1)`: y * (gy - sum(gy * y)), the gradient of softmax
-    given its output y, fused."""
-
-    name = "softmax_grad"
+class FusedGrad(Op):
+    """A fused gradient `op_grad(y, gy, axis=-1)` from an op's output y and its gradient gy."""
 
     @classmethod
     def call(cls, y: Node, gy: Node, axis: int = -1) -> Node:
@@ -79,6 +68,25 @@ class SoftmaxGrad(Op):
         if y.shape != gy.shape:
             raise shape_error(self, "y and gy must have the same shape", y, gy)
         return elementwise(self, y, gy, floats_only=True)
+
+
+class Softmax(AlongAxis):
+    """`softmax(x, axis=-1)`: exp(x) normalised to sum to 1 along `axis`."""
+
+    name = "softmax"
+
+    def forward(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return softmax_into(x, self.axis, out)
+
+    def vjp(self, inputs, output, gy):
+        return (G.softmax_grad(output, gy, axis=self.axis),)
+
+
+class SoftmaxGrad(FusedGrad):
+    """`softmax_grad(y, gy, axis=-1)`: y * (gy - sum(gy * y)), the gradient of softmax
+    given its output y, fused."""
+
+    name = "softmax_grad"
 
     def forward(self, y: np.ndarray, gy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         result = np.multiply(y, gy, out=out)
@@ -98,18 +106,10 @@ class SoftmaxGrad(Op):
         return grad_y, lambda: G.softmax_grad(y, gg, axis=axis)
 
 
-class LogSoftmax(Op):
+class LogSoftmax(AlongAxis):
     """`log_softmax(x, axis=-1)`: x - logsumexp(x) along `axis`."""
 
     name = "log_softmax"
-
-    @classmethod
-    def call(cls, x: Node, axis: int = -1) -> Node:
-        return G.apply(cls(axis=int(axis)), x)
-
-    def infer(self, x: Node) -> TensorType:
-        check_axis(self, x)
-        return elementwise(self, x, floats_only=True)
 
     def forward(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return log_softmax_into(x, self.axis, out)
@@ -118,21 +118,11 @@ class LogSoftmax(Op):
         return (G.log_softmax_grad(output, gy, axis=self.axis),)
 
 
-class LogSoftmaxGrad(Op):
+class LogSoftmaxGrad(FusedGrad):
     """`log_softmax_grad(y, gy, axis=-1)`: gy - exp(y) * sum(gy), the gradient of
     log_softmax given its output y, fused."""
 
     name = "log_softmax_grad"
-
-    @classmethod
-    def call(cls, y: Node, gy: Node, axis: int = -1) -> Node:
-        return G.apply(cls(axis=int(axis)), y, gy)
-
-    def infer(self, y: Node, gy: Node) -> TensorType:
-        check_axis(self, y, gy)
-        if y.shape != gy.shape:
-            raise shape_error(self, "y and gy must have the same shape", y, gy)
-        return elementwise(self, y, gy, floats_only=True)
 
     def forward(self, y: np.ndarray, gy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         result = np.exp(y, out=out)

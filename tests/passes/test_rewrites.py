@@ -83,3 +83,17 @@ def test_term_describes_itself():
     term = term_of[x]
     assert isinstance(term, Term) and term.ndim == 2 and term.size == 6
     assert "x" in repr(term) and "float32" in repr(term)
+
+
+def test_the_nn_plugin_rewrites_log_of_softmax_into_log_softmax():
+    g = G.Graph()
+    x = G.matrix(g, G.Float64, (2, 3), name="x", value=np.array([[0.0, 1000.0, -1000.0], [1.0, 2.0, 3.0]]))
+    y = G.log(G.softmax(x, axis=1))
+    machine = G.TapeMachine(g)
+    with np.errstate(all="ignore"):
+        machine.run_all()
+    ops = [ins.term.op for ins in machine.program.instructions if ins.kind == "exec"]
+    assert [op.name for op in ops] == ["log_softmax"] and ops[0].axis == 1
+    shifted = x.value - x.value.max(axis=1, keepdims=True)
+    np.testing.assert_allclose(y.value, shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
+    assert np.all(np.isfinite(y.value))
