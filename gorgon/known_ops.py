@@ -7,7 +7,8 @@ PROVIDERS = {
         "add sub mul div pow maximum minimum neg abs sign exp log log1p expm1 sqrt square "
         "reciprocal sin cos tanh sigmoid softplus relu clip eq ne lt le gt ge where cast matmul "
         "outer sum mean max min prod argmax argmin reshape flatten transpose squeeze expand_dims "
-        "broadcast_to concat stack getitem take uniform gaussian binomial"),
+        "broadcast_to concat stack getitem getitem_grad getitem_add take take_grad uniform "
+        "gaussian binomial"),
     "gorgon-ops-nn": (
         "leaky_relu elu gelu softmax log_softmax logsumexp cross_entropy mse_loss "
         "binary_cross_entropy binary_cross_entropy_with_logits dropout batch_norm layer_norm "

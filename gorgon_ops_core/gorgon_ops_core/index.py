@@ -6,7 +6,7 @@ import numpy as np
 
 import gorgon as G
 from gorgon import Op, TensorType
-from gorgon.infer import require_integer, shape_error
+from gorgon.infer import require_integer, same_dtype, shape_error
 
 SLICE = "slice"
 
@@ -96,6 +96,40 @@ class GetitemGrad(Op):
         return (gy[decode(self.index)],)
 
 
+class GetitemAdd(Op):
+    """`getitem_add(x, g, index)`: x with `g` added at the basic `index` (g of the shape
+    x[index] has). The compiler turns `x + getitem_grad(g, x.shape, index)` into this,
+    so summing the gradients of several slices of one node (an LSTM's gates) adds each
+    slice in place instead of filling and adding whole arrays."""
+
+    name = "getitem_add"
+    inplace = 0
+
+    @classmethod
+    def call(cls, x, g, index):
+        return G.apply(cls(index=encode(index)), x, g)
+
+    def infer(self, x, g):
+        same_dtype(self, x, g)
+        try:
+            expected = probe(x.shape)[decode(self.index)].shape
+        except IndexError as exc:
+            raise shape_error(self, str(exc), x, g) from None
+        if g.shape != expected:
+            raise shape_error(self, f"expects g of shape {expected}", x, g)
+        return TensorType(x.shape, x.dtype)
+
+    def forward(self, x, g, out=None):
+        out = np.array(x) if out is None else out
+        if out is not x:
+            np.copyto(out, x)
+        out[decode(self.index)] += g
+        return out
+
+    def vjp(self, inputs, output, gy):
+        return gy, lambda: gy[decode(self.index)]
+
+
 class Take(Op):
     """`take(x, indices, axis=0)`: the slices of x at integer `indices` along `axis`."""
 
@@ -153,4 +187,4 @@ class TakeGrad(Op):
         return G.take(gy, inputs[1], axis=self.axis), None
 
 
-OPS = [Getitem, GetitemGrad, Take, TakeGrad]
+OPS = [Getitem, GetitemGrad, GetitemAdd, Take, TakeGrad]

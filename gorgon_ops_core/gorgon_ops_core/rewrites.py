@@ -6,6 +6,10 @@
     log(sigmoid(x))     -> -softplus(-x)
     log(1 - sigmoid(x)) -> -softplus(x)
     -(-x)               -> x
+
+and one that saves work rather than precision:
+
+    x + getitem_grad(g, x.shape, index) -> getitem_add(x, g, index)
 """
 
 
@@ -63,6 +67,14 @@ def double_negation(term, ctx):
     return None
 
 
+def add_of_scatter(term, ctx):
+    if ctx.is_op(term, "add"):
+        for x, scatter in (term.inputs, term.inputs[::-1]):
+            if ctx.is_op(scatter, "getitem_grad") and x.shape == term.shape == scatter.shape:
+                return ctx.make("getitem_add", x, scatter.inputs[0], index=scatter.op.index)
+    return None
+
+
 RULES = {
     "log1p": log_one_plus,
     "expm1": exp_minus_one,
@@ -70,4 +82,5 @@ RULES = {
     "log_sigmoid": log_sigmoid,
     "log_one_minus_sigmoid": log_one_minus_sigmoid,
     "double_negation": double_negation,
+    "add_of_scatter": add_of_scatter,
 }

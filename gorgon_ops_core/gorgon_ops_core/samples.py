@@ -249,6 +249,17 @@ def getitem_grad_samples():
     ]
 
 
+def getitem_add_samples():
+    return [
+        Sample(randn(4, 5), randn(3), (1, slice(1, 4)), label="row slice"),
+        Sample(randn(4, 5), randn(4, 2), (slice(None), slice(3, None)), label="columns"),
+        Sample(randn(5), randn(), 3, label="one element"),
+        ErrorSample(randn(4, 5), randn(2), (1, slice(1, 4)), error=ShapeError, match="expects g of shape"),
+        ErrorSample(randn(4, 5), randn(3).astype(np.float32), (1, slice(1, 4)), error=DtypeError,
+                    match="share one dtype"),
+    ]
+
+
 def take_samples():
     return [
         Sample(randn(5, 3), np.array([0, 4, 4, 1]), label="repeated rows"),
@@ -305,7 +316,7 @@ SAMPLES = {
     "reshape": reshape_samples, "flatten": flatten_samples, "transpose": transpose_samples,
     "squeeze": squeeze_samples, "expand_dims": expand_dims_samples,
     "broadcast_to": broadcast_to_samples, "concat": concat_samples, "stack": stack_samples,
-    "getitem": getitem_samples, "getitem_grad": getitem_grad_samples,
+    "getitem": getitem_samples, "getitem_grad": getitem_grad_samples, "getitem_add": getitem_add_samples,
     "take": take_samples, "take_grad": take_grad_samples,
     "uniform": random_samples(low=-1.0, high=2.0), "gaussian": random_samples(mean=1.0, std=2.0),
     "binomial": random_samples(prob=0.3),

@@ -97,3 +97,17 @@ def test_the_nn_plugin_rewrites_log_of_softmax_into_log_softmax():
     shifted = x.value - x.value.max(axis=1, keepdims=True)
     np.testing.assert_allclose(y.value, shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
     assert np.all(np.isfinite(y.value))
+
+
+def test_summed_slice_gradients_are_added_in_place_into_one_array():
+    g = G.Graph()
+    z = G.matrix(g, G.Float64, (3, 8), name="z", value=np.linspace(-1, 1, 24).reshape(3, 8))
+    cost = G.sum(G.sigmoid(z[:, :4]) * G.tanh(z[:, 4:]) + z[:, 2:6] ** 2.0)
+    (dz,) = G.grad(cost, z)
+    machine = G.TapeMachine(g)
+    machine.run_all()
+    ops = [ins.term.op.name for ins in machine.program.instructions if ins.kind == "exec"]
+    assert ops.count("getitem_add") == 2 and ops.count("getitem_grad") == 1
+    expected = dz.value.copy()
+    G.TapeMachine(g, passes=()).run_all()
+    np.testing.assert_allclose(dz.value, expected, rtol=1e-12)
