@@ -104,6 +104,12 @@ class Window:
         """Every kernel offset (i, j), in row-major order."""
         return [(i, j) for i in range(self.kernel[0]) for j in range(self.kernel[1])]
 
+    def tiles(self, size: Pair) -> bool:
+        """Whether the windows cover an input of `size` exactly once each element: no
+        padding, stride equal to the (dilated) kernel's extent, nothing left over."""
+        return (not self.has_padding and self.stride == self.span
+                and all(n % s == 0 for n, s in zip(size, self.stride)))
+
     def padded(self, size: Pair) -> Pair:
         """The size of an input of `size` once padded."""
         return tuple(s + before + after for s, (before, after) in zip(size, self.pads))

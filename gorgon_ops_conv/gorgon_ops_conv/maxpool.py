@@ -26,12 +26,12 @@ def winners(x: np.ndarray, window: Window, grid: Pair) -> list[np.ndarray]:
     best = views[0].copy()
     for view in views[1:]:
         np.maximum(best, view, out=best)
-    taken = np.zeros(best.shape, bool)
-    masks = []
-    for view in views:
+    masks = [np.equal(views[0], best)]
+    free = np.logical_not(masks[0])
+    for view in views[1:]:
         hit = np.equal(view, best)
-        np.logical_and(hit, np.logical_not(taken), out=hit)
-        np.logical_or(taken, hit, out=taken)
+        np.logical_and(hit, free, out=hit)
+        np.logical_xor(free, hit, out=free)
         masks.append(hit)
     return masks
 
@@ -70,7 +70,9 @@ class MaxPool2dGrad(Pool):
     """`max_pool2d_grad(x, gy, kernel_size, stride=None, padding=0, dilation=1)`: the
     gradient of max_pool2d: zeros shaped like x, plus each element of gy at its window's
     largest element of x (gy is spread by multiplying with 0/1 masks, so an infinite
-    gradient makes NaNs across its window). Linear in gy; constant in x almost everywhere."""
+    gradient makes NaNs across its window). Windows that tile x (the usual 2x2, stride 2)
+    write each offset's share straight into its strided view. Linear in gy; constant in x
+    almost everywhere."""
 
     name = "max_pool2d_grad"
 
@@ -88,6 +90,11 @@ class MaxPool2dGrad(Pool):
         window = Window.of(self)
         grid = gy.shape[2:]
         masks = winners(x, window, grid)
+        if window.tiles(x.shape[2:]):
+            result = target(out, x.shape, x.dtype)
+            for mask, (i, j) in zip(masks, window.offsets):
+                np.multiply(gy, mask, out=at_offset(result, window, grid, i, j))
+            return deliver(result, out)
         shares = np.empty(gy.shape, gy.dtype)
 
         def add(view: np.ndarray, index: int) -> None:

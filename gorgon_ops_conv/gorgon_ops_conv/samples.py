@@ -117,6 +117,9 @@ def max_pool2d_samples():
 def max_pool2d_grad_samples():
     return [
         Sample(distinct(1, 2, 4, 4), randn(1, 2, 2, 2), 2, wrt=(1,), label="2x2"),
+        Sample(np.maximum(randn(2, 2, 4, 6), 0.0), randn(2, 2, 2, 3), 2, wrt=(1,),
+               label="2x2 tiling, ties at zero"),
+        Sample(distinct(1, 2, 5, 5), randn(1, 2, 2, 2), 2, wrt=(1,), label="2x2, odd size"),
         Sample(distinct(1, 1, 5, 5), randn(1, 1, 3, 3), 3, stride=2, padding=1, wrt=(1,),
                label="overlapping, padded"),
         ErrorSample(randn(1, 2, 4, 4), randn(1, 2, 3, 3), 2, error=ShapeError,

@@ -84,3 +84,17 @@ def test_pools_keep_float32(machine):
     ours = run(machine, lambda a: G.avg_pool2d(a, 3, stride=2, padding=1, count_include_pad=False),
                [x], gy)
     assert_matches(ours, ref.avg_pool2d(*wide, *geometry, False), np.float32)
+
+
+def test_max_pool_grad_on_tiling_windows_sends_ties_to_the_first_element():
+    x = np.zeros((1, 1, 4, 4))
+    x[0, 0, 2, 3] = 1.0
+    gy = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    g = G.Graph()
+    xn = G.tensor(g, G.Float64, x.shape, name="x", value=x)
+    gyn = G.tensor(g, G.Float64, gy.shape, name="gy", value=gy)
+    gx = G.max_pool2d_grad(xn, gyn, 2)
+    G.TapeMachine(g).run_all()
+    expected = np.zeros((4, 4))
+    expected[0, 0], expected[0, 2], expected[2, 0], expected[2, 3] = 1.0, 2.0, 3.0, 4.0
+    np.testing.assert_array_equal(gx.value[0, 0], expected)
