@@ -85,3 +85,20 @@ def normalize_axes(op: Op, node: Node, axis: int | Iterable[int] | None) -> tupl
     if len(set(result)) != len(result):
         raise shape_error(op, f"repeated axis in {axes}", node)
     return tuple(sorted(result))
+
+
+def random_spec(op_name: str, graph: object, shape: object, dtype: object) -> tuple[tuple[int, ...], np.dtype]:
+    """The checked (shape, float dtype) of a random node built in `graph` (random ops
+    have no inputs: the graph and the shape are given)."""
+    from gorgon.dtypes import as_dtype
+    from gorgon.graph import Graph
+
+    if not isinstance(graph, Graph):
+        raise TypeError(f"{op_name}: first argument must be a G.Graph, got {type(graph).__name__}")
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if any(int(d) < 0 for d in dims):
+        raise ShapeError(f"{op_name}: shape {dims} has a negative dimension")
+    checked = as_dtype(dtype)
+    if checked.kind != "f":
+        raise DtypeError(f"{op_name}: draws floats, got dtype {checked}")
+    return tuple(int(d) for d in dims), checked

@@ -154,59 +154,54 @@ class Registry:
             self.owners[op.name] = info.name
             info.ops.append(op.name)
 
+    def _claim(self, info: PluginInfo, kind: str, table: dict[str, Any], name: Any, thing: Any,
+               valid: bool, expected: str) -> bool:
+        """Record `thing` under `name` in `table`, or record why not: not `valid`
+        (`expected` says what was), or the name already taken."""
+        if not valid or not isinstance(name, str) or not name.isidentifier():
+            self._fail(info, PluginError(f"{info.label} registered {kind} {name!r} as {thing!r}: "
+                                         f"expected {expected}"))
+            return False
+        if name in table:
+            self._fail(info, PluginError(f"{kind} {name!r} is registered twice (again by "
+                                         f"{info.label})"))
+            return False
+        table[name] = thing
+        return True
+
     def _register_solver(self, info: PluginInfo, solver: Any) -> None:
         name = getattr(solver, "name", None)
-        if not isinstance(solver, type) or not isinstance(name, str) or not name.isidentifier():
-            self._fail(info, PluginError(f"{info.label} registered {solver!r} as a solver: "
-                                         "expected a class with a `name`"))
-        elif name in self.solvers:
-            self._fail(info, PluginError(f"solver {name!r} is registered twice (again by plugin "
-                                         f"{info.name!r}, {info.distribution})"))
-        else:
-            self.solvers[name] = solver
+        if self._claim(info, "solver", self.solvers, name, solver, isinstance(solver, type),
+                       "a class with a `name`"):
             info.solvers.append(name)
 
     def _register_initializer(self, info: PluginInfo, name: str, factory: Any) -> None:
-        if not callable(factory) or not str(name).isidentifier():
-            self._fail(info, PluginError(f"{info.label} registered initialiser {name!r} that is "
-                                         "not a callable factory"))
-        elif name in self.initializers:
-            self._fail(info, PluginError(f"initialiser {name!r} is registered twice (again by "
-                                         f"plugin {info.name!r}, {info.distribution})"))
-        else:
-            self.initializers[name] = factory
+        if self._claim(info, "initialiser", self.initializers, name, factory, callable(factory),
+                       "a callable factory"):
             info.initializers.append(name)
 
     def _register_rewrite(self, info: PluginInfo, name: str, rule: Any) -> None:
-        if not callable(rule):
-            self._fail(info, PluginError(f"{info.label} registered rewrite {name!r} as {rule!r}, "
-                                         "which is not callable"))
-        elif name in self.rewrites:
-            self._fail(info, PluginError(f"rewrite {name!r} is registered twice (again by "
-                                         f"{info.label})"))
-        else:
-            self.rewrites[name] = rule
+        self._claim(info, "rewrite", self.rewrites, name, rule, callable(rule), "a callable rule")
 
     def rewrite_rules(self) -> list[tuple[str, Callable[..., Any]]]:
         """Every registered rewrite rule, by name."""
         self.load()
         return list(self.rewrites.items())
 
-    def solver(self, name: str) -> type:
-        """The solver class registered under `name`."""
+    def _lookup(self, kind: str, table: dict[str, Any], name: str) -> Any:
         self.load()
         try:
-            return self.solvers[name]
+            return table[name]
         except KeyError:
-            raise OpNotFound(f"no installed plugin registers a solver named {name!r}") from None
+            raise OpNotFound(f"no installed plugin registers {kind} named {name!r}") from None
+
+    def solver(self, name: str) -> type:
+        """The solver class registered under `name`."""
+        return self._lookup("a solver", self.solvers, name)
 
     def initializer(self, name: str) -> Callable[..., Any]:
         """The initialiser factory registered under `name`."""
-        self.load()
-        try:
-            return self.initializers[name]
-        except KeyError:
-            raise OpNotFound(f"no installed plugin registers an initialiser named {name!r}") from None
+        return self._lookup("an initialiser", self.initializers, name)
 
     @staticmethod
     def _fail(info: PluginInfo, error: PluginError) -> None:

@@ -5,8 +5,8 @@ import numpy as np
 
 import gorgon as G
 from gorgon import Op, TensorType
-from gorgon.dtypes import Float64, as_dtype
-from gorgon.errors import DtypeError, ShapeError
+from gorgon.dtypes import Float64
+from gorgon.infer import random_spec
 
 
 class RandomOp(Op):
@@ -16,15 +16,8 @@ class RandomOp(Op):
 
     @classmethod
     def call(cls, graph, shape, dtype=Float64, seed=None, **params):
-        if not isinstance(graph, G.Graph):
-            raise TypeError(f"{cls.name}: first argument must be a G.Graph, got {type(graph).__name__}")
-        dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-        if any(int(d) < 0 for d in dims):
-            raise ShapeError(f"{cls.name}: shape {dims} has a negative dimension")
-        dtype = as_dtype(dtype)
-        if dtype.kind != "f":
-            raise DtypeError(f"{cls.name}: draws floats, got dtype {dtype}")
-        op = cls(shape=tuple(int(d) for d in dims), dtype=dtype, seed=seed, **params)
+        dims, dtype = random_spec(cls.name, graph, shape, dtype)
+        op = cls(shape=dims, dtype=dtype, seed=seed, **params)
         op.generator = np.random.default_rng(seed)
         return G.apply(op, graph=graph)
 

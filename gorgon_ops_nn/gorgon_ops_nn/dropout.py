@@ -8,9 +8,8 @@ import numpy as np
 
 import gorgon as G
 from gorgon import Node, Op, TensorType
-from gorgon.dtypes import Float64, as_dtype
-from gorgon.errors import DtypeError, ShapeError
-from gorgon.infer import dtype_error, elementwise, shape_error
+from gorgon.dtypes import Float64
+from gorgon.infer import dtype_error, elementwise, random_spec, shape_error
 
 
 def check_rate(op_name: str, p: float) -> float:
@@ -32,15 +31,8 @@ class DropoutMask(Op):
     @classmethod
     def call(cls, graph: G.Graph, shape: int | tuple[int, ...], dtype: object = Float64,
              p: float = 0.5, seed: int | None = None) -> Node:
-        if not isinstance(graph, G.Graph):
-            raise TypeError(f"{cls.name}: first argument must be a G.Graph, got {type(graph).__name__}")
-        dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-        if any(int(d) < 0 for d in dims):
-            raise ShapeError(f"{cls.name}: shape {dims} has a negative dimension")
-        dtype = as_dtype(dtype)
-        if dtype.kind != "f":
-            raise DtypeError(f"{cls.name}: draws floats, got dtype {dtype}")
-        op = cls(shape=tuple(int(d) for d in dims), dtype=dtype, p=check_rate(cls.name, p), seed=seed)
+        dims, dtype = random_spec(cls.name, graph, shape, dtype)
+        op = cls(shape=dims, dtype=dtype, p=check_rate(cls.name, p), seed=seed)
         op.generator = np.random.default_rng(seed)
         return G.apply(op, graph=graph)
 

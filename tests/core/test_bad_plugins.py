@@ -109,8 +109,8 @@ def test_register_rewrites_keeps_good_rules_and_names_the_distribution_of_bad_on
     assert "never" in names and "not_a_rule" not in names
     twice, not_callable = map(str, reg.plugins["rules"].failures)
     assert twice == "rewrite 'never' is registered twice (again by plugin 'rules' (gorgon-rules))"
-    assert not_callable == ("plugin 'rules' (gorgon-rules) registered rewrite 'not_a_rule' as 42, "
-                            "which is not callable")
+    assert not_callable == ("plugin 'rules' (gorgon-rules) registered rewrite 'not_a_rule' as 42: "
+                            "expected a callable rule")
 
 
 def test_plugins_command_lists_every_failing_plugin_with_its_error(fake_plugin, tmp_path):
