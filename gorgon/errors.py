@@ -43,3 +43,12 @@ class InfError(ExecutionError):
 
 class BindError(GorgonError, ValueError):
     """A value cannot be bound to a node, or a node has no value where one is needed."""
+
+
+class ArgumentTypeError(GorgonError, TypeError):
+    """A function or op got an argument of the wrong kind (`except TypeError` still catches it)."""
+
+
+class ArgumentValueError(GorgonError, ValueError):
+    """A function or op got an argument with a value it cannot take (`except ValueError` still
+    catches it)."""
