@@ -18,7 +18,7 @@ x = G.matrix(g, G.Float64, (32, 3), name="x", value=data)
 y = G.vector(g, G.Float64, (32,), name="y", value=np.tanh(data @ np.array([1.0, -2.0, 0.5])))
 w = G.matrix(g, G.Float64, (3, 6), name="w", value=rng.normal(0.0, 0.5, (3, 6)))
 v = G.vector(g, G.Float64, (6,), name="v", value=rng.normal(0.0, 0.5, 6))
-hidden = G.swish(x @ w, beta=1.5) + G.mish(x @ w)
+hidden = G.swish(x @ w, beta=1.5) + G.bent_identity(x @ w)
 prediction = G.polynomial(hidden @ v, coefficients=(0.0, 1.0, -0.1))
 loss = G.mean(G.square(prediction - y))
 machine = G.LispMachine(g, cost=loss, wrt=[w, v])
@@ -42,7 +42,7 @@ def test_plugins_lists_the_example_distribution_and_its_ops(example_plugin):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     header = lines.index("example: gorgon-ops-example 0.1.0 (3 ops)")
-    assert lines[header + 1] == "  ops: mish polynomial swish"
+    assert lines[header + 1] == "  ops: bent_identity polynomial swish"
     assert not lines[header + 2].startswith("  ERROR")
 
 
@@ -51,7 +51,7 @@ def test_the_example_suite_runs_the_kit_on_every_op_and_check(example_plugin):
                "-p", "no:benchmark", cwd=str(example_plugin))
     assert done.returncode == 0, done.stdout + done.stderr
     passed = [line for line in done.stdout.splitlines() if " PASSED" in line]
-    for op in ("swish", "mish", "polynomial"):
+    for op in ("swish", "bent_identity", "polynomial"):
         for check in ("inference", "out_kernel", "gradient", "lisp_agrees", "float32",
                       "second_order", "errors"):
             assert any(f"test_conformance[{op}-{check}-" in line for line in passed), (op, check)

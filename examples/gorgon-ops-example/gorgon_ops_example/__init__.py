@@ -1,1 +1,1 @@
-"""gorgon-ops-example: swish, mish and polynomial ops for gorgon (see plugin.py)."""
+"""gorgon-ops-example: swish, bent_identity and polynomial ops for gorgon (see plugin.py)."""

@@ -1,4 +1,4 @@
-"""Activations: swish, x * sigmoid(beta * x), and mish, x * tanh(softplus(x))."""
+"""Activations: swish, x * sigmoid(beta * x), and bent_identity, (sqrt(x**2 + 1) - 1) / 2 + x."""
 
 from __future__ import annotations
 
@@ -37,22 +37,22 @@ class Swish(Op):
         s = G.sigmoid(x * self.beta)
         return (gy * (s + output * self.beta * (1.0 - s)),)
 
-class Mish(Op):
-    """`mish(x)`: x * tanh(softplus(x))."""
+class BentIdentity(Op):
+    """`bent_identity(x)`: (sqrt(x**2 + 1) - 1) / 2 + x."""
 
-    name = "mish"
+    name = "bent_identity"
 
     def infer(self, x: Node) -> TensorType:
         return elementwise(self, x, floats_only=True)
 
     def forward(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         out = np.empty_like(x) if out is None else out
-        np.logaddexp(0.0, x, out=out)
-        np.tanh(out, out=out)
-        out *= x
+        np.hypot(x, 1.0, out=out)
+        out -= 1.0
+        out *= 0.5
+        out += x
         return out
 
     def vjp(self, inputs: Sequence[Node], output: Node, gy: Node) -> tuple[Node]:
         (x,) = inputs
-        t = G.tanh(G.softplus(x))
-        return (gy * (t + x * (1.0 - t * t) * G.sigmoid(x)),)
+        return (gy * (1.0 + 0.5 * x / G.sqrt(G.square(x) + 1.0)),)

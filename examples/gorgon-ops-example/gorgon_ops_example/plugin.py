@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gorgon import Op, hookimpl
-from gorgon_ops_example.activations import Mish, Swish
+from gorgon_ops_example.activations import BentIdentity, Swish
 from gorgon_ops_example.polynomial import Polynomial
 from gorgon_ops_example.samples import SAMPLES
 
 
 @hookimpl
 def register_ops(register: Callable[[type[Op]], None]) -> None:
-    for op in (Swish, Mish, Polynomial):
+    for op in (Swish, BentIdentity, Polynomial):
         register(op)
 
 

@@ -20,7 +20,7 @@ def swish_samples() -> list[AnySample]:
     ]
 
 
-def mish_samples() -> list[AnySample]:
+def bent_identity_samples() -> list[AnySample]:
     rng = np.random.default_rng(1)
     return [
         Sample(rng.standard_normal((3, 4)), label="matrix"),
@@ -41,4 +41,8 @@ def polynomial_samples() -> list[AnySample]:
     ]
 
 
-SAMPLES = {"swish": swish_samples, "mish": mish_samples, "polynomial": polynomial_samples}
+SAMPLES = {
+    "swish": swish_samples,
+    "bent_identity": bent_identity_samples,
+    "polynomial": polynomial_samples,
+}
