@@ -34,6 +34,7 @@ class Graph:
         self.bindings = 0
         self.building_grad = False
         self.grad_map: dict[Node, Node] = {}
+        self.grad_results: dict[Node, None] = {}  # every node G.grad returned, in order
         self.adjoints: dict[Node, Node] = {}
         self.grad_cost: Node | None = None
         self.grad_seed: Node | None = None
