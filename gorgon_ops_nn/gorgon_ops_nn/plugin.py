@@ -3,14 +3,15 @@ initialisers and a compile-time rewrite."""
 
 from gorgon import hookimpl
 from gorgon_ops_nn import (activations, batch_norm, batch_norm_grad, cross_entropy, dropout, embedding,
-                           layer_norm, losses, mode_switch, softmax)
+                           layer_norm, losses, mode_switch, modern_activations, softmax)
 from gorgon_ops_nn.initializers import INITIALIZERS
+from gorgon_ops_nn.more_samples import MORE_SAMPLES
 from gorgon_ops_nn.rewrites import RULES
 from gorgon_ops_nn.samples import SAMPLES
 from gorgon_ops_nn.solvers import SOLVERS
 
 MODULES = [activations, softmax, cross_entropy, losses, dropout, batch_norm, batch_norm_grad, layer_norm,
-           embedding, mode_switch]
+           embedding, mode_switch, modern_activations]
 
 
 @hookimpl
@@ -22,7 +23,7 @@ def register_ops(register):
 
 @hookimpl
 def register_samples(register):
-    for name, factory in SAMPLES.items():
+    for name, factory in {**SAMPLES, **MORE_SAMPLES}.items():
         register(name, factory)
 
 

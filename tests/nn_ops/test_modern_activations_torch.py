@@ -1,0 +1,49 @@
+"""silu, mish, hardswish, selu and softsign against torch.nn.functional: values and
+gradients on both machines, float64 and float32, and second-order gradients."""
+
+import numpy as np
+import pytest
+
+import gorgon as G
+from nn_ops_harness import MACHINES, compare
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+ACTIVATIONS = {
+    "silu": F.silu,
+    "mish": F.mish,
+    "hardswish": F.hardswish,
+    "selu": F.selu,
+    "softsign": F.softsign,
+}
+registered = [name for name in ACTIVATIONS if hasattr(G.ops, name)]
+
+
+def inputs(dtype):
+    """Values spread over every piece of each activation, big ones included."""
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-6, 6, 40), [-40.0, -3.5, -2.5, 2.5, 3.5, 40.0]])
+    return x.reshape(2, 23).astype(dtype)
+
+
+@pytest.mark.parametrize("machine", MACHINES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", registered)
+def test_activation_matches_torch(name, dtype, machine):
+    compare(torch, getattr(G, name), ACTIVATIONS[name], [inputs(dtype)], machine=machine)
+
+
+@pytest.mark.parametrize("name", registered)
+def test_second_derivative_matches_torch(name):
+    x = inputs(np.float64)
+    g = G.Graph()
+    node = G.tensor(g, G.Float64, x.shape, value=x, name="x")
+    (dx,) = G.grad(G.sum(getattr(G, name)(node)), node)
+    (ddx,) = G.grad(G.sum(dx), node)
+    G.TapeMachine(g).run_all()
+    t = torch.tensor(x, requires_grad=True)
+    (first,) = torch.autograd.grad(ACTIVATIONS[name](t).sum(), t, create_graph=True)
+    (second,) = torch.autograd.grad(first.sum(), t)
+    np.testing.assert_allclose(dx.value, first.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ddx.value, second.numpy(), rtol=1e-10, atol=1e-12)
