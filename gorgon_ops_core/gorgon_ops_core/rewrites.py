@@ -71,7 +71,7 @@ def add_of_scatter(term, ctx):
     if ctx.is_op(term, "add"):
         for x, scatter in (term.inputs, term.inputs[::-1]):
             if ctx.is_op(scatter, "getitem_grad") and x.shape == term.shape == scatter.shape:
-                return ctx.make("getitem_add", x, scatter.inputs[0], index=scatter.op.index)
+                return ctx.make("getitem_add", x, *scatter.inputs, index=scatter.op.index)
     return None
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from gorgon import DtypeError, ShapeError
+from gorgon import ArgumentTypeError, ArgumentValueError, DtypeError, ShapeError
 from gorgon.testing import ErrorSample, Sample
 
 rng = np.random.default_rng(0)
@@ -237,7 +237,15 @@ def getitem_samples():
         Sample(randn(4, 5), (slice(None, None, 2), None, -1), label="step, newaxis, negative"),
         Sample(randn(2, 3, 4), (Ellipsis, 0), label="ellipsis"),
         Sample(randn(5), 3, label="scalar result"),
+        Sample(randn(4, 5, 6), ([0, 3, 3], slice(None), [1, 1, 5]), label="arrays around a slice"),
+        Sample(randn(4, 5, 6), (2, slice(1, None), [0, 4, 4]), label="int, slice, repeated array"),
+        Sample(randn(3, 4), (rng.standard_normal((3, 4)) > 0,), label="constant mask"),
+        Sample(randn(3, 4), (slice(None, None, -1), np.array([[0], [3]])), label="reversed, 2-d array"),
         ErrorSample(randn(4, 5), (9,), error=ShapeError, match="out of bounds"),
+        ErrorSample(randn(4, 5), (0, [5]), error=ShapeError, match="out of bounds"),
+        ErrorSample(randn(4, 5), (0, 0, 0), error=ShapeError, match="too many indices"),
+        ErrorSample(randn(4, 5), (slice(None, None, 0),), error=ArgumentValueError, match="step cannot be zero"),
+        ErrorSample(randn(4, 5), (1.0,), error=ArgumentTypeError, match="unsupported index"),
     ]
 
 
@@ -245,6 +253,7 @@ def getitem_grad_samples():
     return [
         Sample(randn(3), (4, 5), (1, slice(1, 4))),
         Sample(randn(), (5,), 3, label="scalar"),
+        Sample(randn(3, 5), (4, 5), ([0, 2, 0], slice(None)), label="repeated rows add up"),
         ErrorSample(randn(2), (4, 5), (1, slice(1, 4)), error=ShapeError, match="expects a gradient"),
     ]
 
@@ -254,6 +263,7 @@ def getitem_add_samples():
         Sample(randn(4, 5), randn(3), (1, slice(1, 4)), label="row slice"),
         Sample(randn(4, 5), randn(4, 2), (slice(None), slice(3, None)), label="columns"),
         Sample(randn(5), randn(), 3, label="one element"),
+        Sample(randn(4, 5), randn(3, 2), ([1, 1, 3], slice(3, None)), label="repeated rows add up"),
         ErrorSample(randn(4, 5), randn(2), (1, slice(1, 4)), error=ShapeError, match="expects g of shape"),
         ErrorSample(randn(4, 5), randn(3).astype(np.float32), (1, slice(1, 4)), error=DtypeError,
                     match="share one dtype"),
