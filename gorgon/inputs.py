@@ -132,3 +132,12 @@ def let(node: Node, value: Any) -> None:
     array = _as_value(repr(node.name), node.shape, node.dtype, value)
     node._value = array
     node.graph.bindings += 1
+
+
+def unbind(node: Node) -> None:
+    """Forget the value bound to input `node` (what a failed checkpoint load does to undo
+    its G.let on a node that had no value)."""
+    if not isinstance(node, Node) or node.role != INPUT:
+        raise BindError(f"unbind: expected an input node, got {node!r}")
+    node._value = None
+    node.graph.bindings += 1
