@@ -1,17 +1,17 @@
 """Checking that every rank holds bit-identical parameters and solver state.
 
 Each rank hashes the bytes of its parameters and of its solver's state; the digests are
-gathered and compared with rank 0's, so every rank reaches the same verdict.
+gathered (through the watchdog) and compared with rank 0's, so every rank reaches the same
+verdict.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from mpi4py import MPI
-
 from gorgon import Node
 from gorgon_dist.errors import OutOfSync
+from gorgon_dist.watchdog import Watchdog
 from gorgon_ops_nn import Solver
 
 
@@ -28,10 +28,10 @@ def digest(params: dict[str, Node], solver: Solver | None) -> str:
     return hasher.hexdigest()
 
 
-def check_in_sync(comm: MPI.Comm, params: dict[str, Node], solver: Solver | None) -> None:
+def check_in_sync(dog: Watchdog, params: dict[str, Node], solver: Solver | None) -> None:
     """Raise OutOfSync on every rank unless every rank's parameters and solver state are
     bit-identical to rank 0's."""
-    digests = comm.allgather(digest(params, solver))
+    digests = dog.allgather_bytes(digest(params, solver).encode(), "the check that the ranks are in sync")
     differing = [rank for rank, value in enumerate(digests) if value != digests[0]]
     if differing:
         raise OutOfSync(f"ranks {differing} hold parameters or solver state that differ from "

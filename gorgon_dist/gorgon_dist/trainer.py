@@ -26,6 +26,7 @@ from gorgon_dist.checkpoint import load_checkpoint, save_checkpoint
 from gorgon_dist.errors import DistError
 from gorgon_dist.signature import check_same_model
 from gorgon_dist.sync import check_in_sync
+from gorgon_dist.watchdog import watchdog
 from gorgon_ops_nn import Solver
 
 BUCKET_BYTES = 32 * 2**20
@@ -40,18 +41,28 @@ class DataParallel:
     shapes, dtypes, order) and solver settings, else every rank raises GraphMismatch;
     then rank 0's parameter values and solver state are broadcast to all.
 
+    The start-up check compares the whole graph the parameters live in (every node's op,
+    shape, dtype and inputs, and constant values) and `bucket_bytes` as well, so ranks
+    that would compute different losses never start.
+
     Gradients are fused into buckets of at most `bucket_bytes` (one per dtype at least),
     allocated once, and summed with one in-place Allreduce each. `allreduce_seconds`
     adds up the time spent in those calls.
+
+    Every collective call either completes or ends the job within `timeout` seconds
+    (default: GORGON_DIST_TIMEOUT, else 300), naming the rank at fault: one that left the
+    job early (returned, `sys.exit(0)`, one step fewer) is named as soon as another rank
+    waits for it. See `gorgon_dist.watchdog`.
     """
 
     def __init__(self, params: Params, solver: Solver | None = None, comm: MPI.Comm | None = None,
-                 bucket_bytes: int = BUCKET_BYTES):
+                 bucket_bytes: int = BUCKET_BYTES, timeout: float | None = None):
         self.comm = MPI.COMM_WORLD if comm is None else comm
+        self.watchdog = watchdog(self.comm, timeout)
         self.params = named(params)
         self.solver = solver
         self._check_params()
-        check_same_model(self.comm, self.params, solver)
+        check_same_model(self.watchdog, self.params, solver, bucket_bytes)
         self.buckets = make_buckets(list(self.params.values()), bucket_bytes)
         self.allreduce_seconds = 0.0
         self._averaged: dict[Graph, dict[Node, np.ndarray]] = defaultdict(dict)
@@ -89,11 +100,12 @@ class DataParallel:
         for bucket in self.buckets:
             values = [node.value for node in bucket.nodes]
             bucket.pack(values)
-            self.comm.Bcast(bucket.flat, root=0)
+            self.watchdog.bcast(bucket.flat, "the broadcast of rank 0's parameters")
             if self.rank != 0:
                 bucket.unpack(values)
         if self.solver is not None:
-            state = self.comm.bcast(self.solver.state_dict() if self.rank == 0 else None, root=0)
+            state = self.watchdog.bcast_object(self.solver.state_dict() if self.rank == 0 else None,
+                                               "the broadcast of rank 0's solver state")
             if self.rank != 0:
                 self.solver.load_state_dict(state)
 
@@ -105,11 +117,15 @@ class DataParallel:
         for bucket in self.buckets:
             bucket.pack(self._gradient(node) for node in bucket.nodes)
             start = MPI.Wtime()
-            self.comm.Allreduce(MPI.IN_PLACE, bucket.flat, op=MPI.SUM)
+            self.watchdog.allreduce_sum(bucket.flat, self._step_name("the gradient allreduce"))
             self.allreduce_seconds += MPI.Wtime() - start
             bucket.flat /= self.size
         for graph, averaged in self._averaged.items():
             graph.source = AveragedGradients(graph.source, averaged)
+
+    def _step_name(self, what: str) -> str:
+        steps = "" if self.solver is None else f" of step {self.solver.steps + 1}"
+        return what + steps
 
     def _gradient(self, node: Node) -> np.ndarray:
         gradient = node.grad
@@ -130,16 +146,16 @@ class DataParallel:
     def check_in_sync(self) -> None:
         """Raise OutOfSync on every rank unless all ranks hold bit-identical parameters and
         solver state (collective)."""
-        check_in_sync(self.comm, self.params, self.solver)
+        check_in_sync(self.watchdog, self.params, self.solver)
 
     def save(self, path: str | os.PathLike) -> None:
         """Rank 0 saves the parameters and solver state to `path` (collective)."""
-        save_checkpoint(self.comm, path, self.params, self.solver)
+        save_checkpoint(self.watchdog, path, self.params, self.solver)
 
     def load(self, path: str | os.PathLike) -> None:
         """Rank 0 loads `path`, saved by `save`, and broadcasts it to every rank
         (collective)."""
-        load_checkpoint(self.comm, path, self.params, self.solver)
+        load_checkpoint(self.watchdog, path, self.params, self.solver)
         self.broadcast_parameters()
 
     def __repr__(self) -> str:

@@ -23,7 +23,8 @@ class Model:
     """The MLP for `batch` examples per run, with weights drawn from `seed`, trained by
     the solver named `solver` ("sgd" or "adam")."""
 
-    def __init__(self, batch: int, solver: str, seed: int = 0, hidden: int = SIZES[1]):
+    def __init__(self, batch: int, solver: str, seed: int = 0, hidden: int = SIZES[1],
+                 loss_scale: float = 1.0):
         sizes = (SIZES[0], hidden, SIZES[2])
         rng = np.random.default_rng(seed)
         g = G.Graph()
@@ -38,7 +39,7 @@ class Model:
             h = h @ w + bias
             if layer == 0:
                 h = G.tanh(h)
-        self.loss = G.cross_entropy(h, self.labels)
+        self.loss = G.cross_entropy(h, self.labels) * np.float64(loss_scale)
         G.grad(self.loss, *self.params)
         self.machine = G.TapeMachine(g)
         if solver == "sgd":
