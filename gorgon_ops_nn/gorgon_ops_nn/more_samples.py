@@ -35,7 +35,50 @@ def activation_samples(kinks=(0.0,)):
     return factory
 
 
+def offset_pair(kinks, *shape):
+    """(x, target) whose differences x - target keep away from the kinks."""
+    target = randn(*shape)
+    return target + away_from(kinks, *shape), target
+
+
+def robust_loss_samples(size_name):
+    def factory():
+        return [
+            Sample(*offset_pair((-1.0, 1.0), 3, 4), label="mean"),
+            Sample(*offset_pair((-0.5, 0.5), 5), reduction="sum", **{size_name: 0.5}, label="sum"),
+            Sample(*offset_pair((-2.0, 2.0), 2, 3), reduction="none", **{size_name: 2.0}, label="none"),
+            ErrorSample(randn(3, 4), randn(4), error=ShapeError, match="same shape"),
+            ErrorSample(randn(3), randn(3), reduction="avg", error=ValueError, match="reduction must be"),
+            ErrorSample(randn(3), randn(3), **{size_name: -1.0}, error=ValueError, match=size_name),
+        ]
+
+    return factory
+
+
+def log_probabilities(*shape):
+    raw = rng.uniform(0.1, 1.0, shape)
+    return np.log(raw / raw.sum(axis=-1, keepdims=True))
+
+
+def kl_div_samples():
+    return [
+        Sample(log_probabilities(3, 4), np.exp(log_probabilities(3, 4)), label="mean"),
+        Sample(log_probabilities(3, 4), np.exp(log_probabilities(3, 4)), reduction="batchmean",
+               label="batchmean"),
+        Sample(log_probabilities(2, 5), log_probabilities(2, 5), reduction="sum", log_target=True,
+               label="log target, sum"),
+        Sample(log_probabilities(4), log_probabilities(4), reduction="none", log_target=True,
+               label="none"),
+        ErrorSample(randn(3, 4), randn(3, 5), error=ShapeError, match="same shape"),
+        ErrorSample(randn(), randn(), reduction="batchmean", error=ShapeError, match="batch axis"),
+        ErrorSample(randn(3), randn(3).astype(np.float32), error=DtypeError, match="share one dtype"),
+    ]
+
+
 MORE_SAMPLES = {
+    "huber_loss": robust_loss_samples("delta"),
+    "smooth_l1_loss": robust_loss_samples("beta"),
+    "kl_div": kl_div_samples,
     "silu": activation_samples(),
     "hardswish": activation_samples((-3.0, 3.0)),
     "selu": activation_samples(),
