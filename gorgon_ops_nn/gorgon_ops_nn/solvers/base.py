@@ -8,6 +8,12 @@ then limits every element to [-clip_value, clip_value].
 
 A step allocates no array: each parameter has two work buffers, made once, that the
 clipping, the regularisation and the rules write into with numpy's `out=`.
+
+A step is atomic: it first checks everything (every gradient present, of the parameter's
+shape and dtype; every parameter bound to a writeable array of its shape and dtype), then
+copies the parameters and the solver's state into backup buffers made once, and if the
+update fails part way (an exception, an interrupt) it copies them back before re-raising:
+a step that fails changes nothing. `load_state_dict` is atomic the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import ClassVar
 import numpy as np
 
 from gorgon import Node
-from gorgon.errors import BindError, GorgonError
+from gorgon.errors import GorgonError
 from gorgon.types import describe
 
 
@@ -66,6 +72,9 @@ class Solver:
         self.state = {slot: [np.zeros(p.shape, p.dtype) for p in self.params] for slot in self.slots}
         self.work = [np.empty(p.shape, p.dtype) for p in self.params]
         self.effective = [np.empty(p.shape, p.dtype) for p in self.params]
+        self.backup = [np.empty(p.shape, p.dtype) for p in self.params]
+        self.state_backup = {slot: [np.empty(p.shape, p.dtype) for p in self.params]
+                             for slot in self.slots}
 
     def _check_params(self, params: Sequence[Node]) -> list[Node]:
         if isinstance(params, Node) or not isinstance(params, Sequence) or not params:
@@ -89,10 +98,39 @@ class Solver:
         self.params = nodes
 
     def step(self) -> None:
-        """Update every parameter in place from the gradients of the last run."""
-        gradients = self.gradients()
-        self.steps += 1
-        self.update([p.value for p in self.params], gradients)
+        """Update every parameter in place from the gradients of the last run; if that
+        fails, every parameter and the solver's state are as they were before."""
+        raw = self.checked_gradients()
+        values = [p.value for p in self.params]
+        scalars = self.save_backup(values)
+        try:
+            gradients = self.regularised(self.clip(raw))
+            self.steps += 1
+            self.update(values, gradients)
+        except BaseException:
+            self.restore_backup(values, scalars)
+            raise
+
+    def save_backup(self, values: list[np.ndarray]) -> tuple[int, tuple[float, ...]]:
+        """Copy the parameters and the state arrays into the backup buffers; return the
+        step count and the scalar state."""
+        for value, backup in zip(values, self.backup):
+            np.copyto(backup, value)
+        for slot, arrays in self.state.items():
+            for array, backup in zip(arrays, self.state_backup[slot]):
+                np.copyto(backup, array)
+        return self.steps, tuple(getattr(self, name) for name in self.scalars)
+
+    def restore_backup(self, values: list[np.ndarray], saved: tuple[int, tuple[float, ...]]) -> None:
+        """Put back what `save_backup` saved."""
+        for value, backup in zip(values, self.backup):
+            np.copyto(value, backup)
+        for slot, arrays in self.state.items():
+            for array, backup in zip(arrays, self.state_backup[slot]):
+                np.copyto(array, backup)
+        self.steps = saved[0]
+        for name, value in zip(self.scalars, saved[1]):
+            setattr(self, name, value)
 
     def update(self, values: list[np.ndarray], gradients: list[np.ndarray]) -> None:
         """Apply the rule to each parameter; solvers that look at all parameters together
@@ -111,22 +149,36 @@ class Solver:
         np.multiply(direction, rate, out=work)
         value -= work
 
-    def gradients(self) -> list[np.ndarray]:
-        """Each parameter's gradient, clipped and regularised (into the solver's own
-        buffers when changed: the machine's buffers are never written)."""
-        raw = []
+    def regularised(self, gradients: list[np.ndarray]) -> list[np.ndarray]:
+        """Each gradient regularised (into the solver's own buffers when changed: the
+        machine's buffers are never written)."""
+        return [self.regularise(i, node.value, g) for i, (node, g) in enumerate(zip(self.params, gradients))]
+
+    def checked_gradients(self) -> list[np.ndarray]:
+        """Each parameter's raw gradient, once every parameter and gradient is checked:
+        a missing one, or one of the wrong shape or dtype, or a parameter not bound to a
+        writeable array of its own shape and dtype, is an error naming every such parameter."""
+        raw, problems = [], []
         for node in self.params:
-            gradient = node.grad
+            gradient, value = node.grad, node.value
             if gradient is None:
-                raise GorgonError(
-                    f"{self.name}.step: parameter {describe(node)} has no gradient: run a machine that "
-                    "computes it first (G.grad(cost, ...) with this node for the TapeMachine; the "
-                    "LispMachine fills it when the cost depends on it)")
-            if node.value is None:
-                raise BindError(f"{self.name}.step: parameter {describe(node)} has no value bound")
+                problems.append(f"parameter {describe(node)} has no gradient: run a machine that "
+                                "computes it first (G.grad(cost, ...) with this node for the "
+                                "TapeMachine; the LispMachine fills it when the cost depends on it)")
+            elif not isinstance(gradient, np.ndarray) or gradient.shape != node.shape \
+                    or gradient.dtype != node.dtype:
+                problems.append(f"parameter {describe(node)} has a gradient of shape "
+                                f"{np.shape(gradient)} and dtype {getattr(gradient, 'dtype', None)}")
+            if value is None:
+                problems.append(f"parameter {describe(node)} has no value bound")
+            elif value.shape != node.shape or value.dtype != node.dtype:
+                problems.append(f"parameter {describe(node)} is bound to a {value.shape} {value.dtype} array")
+            elif not value.flags.writeable:
+                problems.append(f"parameter {describe(node)} is bound to a read-only array")
             raw.append(gradient)
-        clipped = self.clip(raw)
-        return [self.regularise(i, node.value, g) for i, (node, g) in enumerate(zip(self.params, clipped))]
+        if problems:
+            raise GorgonError(f"{self.name}.step: " + "; ".join(problems) + " (nothing was updated)")
+        return raw
 
     def clip(self, gradients: list[np.ndarray]) -> list[np.ndarray]:
         """The gradients scaled to the global norm `clip_norm`, then limited to `clip_value`."""
@@ -186,8 +238,16 @@ class Solver:
 
     def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
         """Restore a state from `state_dict()`: everything is checked before anything
-        changes."""
+        changes, and a failure part way puts the old state back."""
         self.check_state(state)
+        before = self.state_dict()
+        try:
+            self._assign_state(state)
+        except BaseException:
+            self._assign_state(before)
+            raise
+
+    def _assign_state(self, state: Mapping[str, np.ndarray]) -> None:
         self.steps = int(state["steps"])
         for name in self.scalars:
             setattr(self, name, float(state[name]))
