@@ -103,7 +103,7 @@ def readable_roots(graph: Graph, nodes: Sequence[Node], outputs: Sequence[Node] 
     if outputs is not None:
         roots = list(outputs)
     else:
-        used = {p for node in nodes for p in node.inputs}
+        used = {p for node in nodes for p in node.inputs} | graph.bypassed
         roots = [n for n in nodes if n not in used or n.named]
         roots += [n for n in graph.grad_map.values() if n in selected]
         if graph.grad_cost in selected:

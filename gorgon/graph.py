@@ -40,6 +40,9 @@ class Graph:
         self.grad_seed: Node | None = None
         self.source: ValueSource | None = None
         self.training = True
+        # Nodes read only by an op that a rewrite rule built in a stable form instead
+        # (the sigmoid of log(sigmoid(x))): they count as used, not as the graph's sinks.
+        self.bypassed: set[Node] = set()
 
     def train(self) -> Graph:
         """Put the graph in training mode (dropout drops, batch_norm uses batch statistics)."""

@@ -179,11 +179,17 @@ def _to_float64(node: Node) -> Node:
 
 def apply(op: Op, *args: Any, graph: Graph | None = None) -> Node:
     """Build the node `op(*args)`: lift the arguments and infer the output type, where a
-    wrong input fails, naming the op and the nodes."""
+    wrong input fails, naming the op and the nodes. When a registered rewrite rule has a
+    stable form for it (log(sigmoid(x)) -> -softplus(-x)), that form is built instead."""
     if graph is None:
         graph = graph_of(args)
     if graph is None:
         raise GorgonError(f"{op.name}: needs at least one node among its inputs to know its graph")
     inputs = lift(args, graph)
     out_type = op.infer(*inputs)
+    from gorgon.passes.rewrite import stable_form
+
+    stable = stable_form(graph, op, inputs, out_type)
+    if stable is not None:
+        return stable
     return Node(graph, OPERATION, out_type.shape, out_type.dtype, op=op, inputs=inputs)

@@ -23,6 +23,7 @@ from gorgon import hookspecs
 from gorgon.errors import OpNotFound, PluginError
 from gorgon.known_ops import provider_of
 from gorgon.op import Op
+from gorgon.signatures import op_doc, op_signature
 
 GROUP = "gorgon"
 
@@ -258,7 +259,9 @@ def _public_function(op: type[Op]) -> Callable[..., Any]:
         return node
 
     function.__name__ = function.__qualname__ = op.name
-    function.__doc__ = op.__doc__
+    function.__doc__ = op_doc(op)
+    function.__signature__ = op_signature(op)
+    function.__module__ = op.__module__
     function.op = op
     return function
 

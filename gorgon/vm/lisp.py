@@ -142,12 +142,24 @@ class LispMachine(ModeSwitch):
             return self.cost, None
         if self.graph.grad_cost is not None:
             return self.graph.grad_cost, self.graph.grad_seed
-        used = {p for node in self.graph.nodes for p in node.inputs}
-        sinks = [n for n in forward_nodes(self.graph.nodes)
-                 if n not in used and n.op is not None and n.shape == () and n.dtype.kind == "f"]
-        return (sinks[0] if len(sinks) == 1 else None), None
+        return self._only_sink(), None
 
-    def _backward(self) -> dict[Node, np.ndarray]:
+    def _only_sink(self) -> Node | None:
+        """The one float scalar op node nothing uses (cached per graph version)."""
+        version, sink = self._sinks
+        if version != self.graph.version:
+            used = {p for node in self.graph.nodes for p in node.inputs} | self.graph.bypassed
+            sinks = [n for n in forward_nodes(self.graph.nodes)
+                     if n not in used and n.op is not None and n.shape == () and n.dtype.kind == "f"]
+            if len(sinks) > 1:
+                raise GradError(f"LispMachine: the graph has {len(sinks)} float scalar sinks "
+                                f"({', '.join(repr(n.name) for n in sinks[:5])}): pass cost= to say "
+                                "which to differentiate (or forward_only=True for no gradient)")
+            sink = sinks[0] if sinks else None
+            self._sinks = (self.graph.version, sink)
+        return sink
+
+    def _backward(self, values: dict[Node, np.ndarray]) -> dict[Node, np.ndarray]:
         cost, seed_node = self._find_cost()
         if cost is None:
             if self.backward_only:

@@ -1,7 +1,8 @@
 """Window geometry shared by every op of this plugin.
 
 Sizes (kernel, stride, dilation, scale) are an int or a (height, width) pair; padding
-is an int, a (height, width) pair, or a pair of (before, after) pairs. Ops keep them
+is an int, a (height, width) pair, a pair of (before, after) pairs, or four sides
+(top, bottom, left, right) as Gorgonia gives them. Ops keep them
 in a compact canonical form (an int when both axes agree) so that equal geometries
 make equal ops and print short: `conv2d{dilation=1,groups=1,padding=1,stride=1}`.
 """
@@ -46,11 +47,13 @@ def compact(value: Any, what: str) -> int | Pair:
 
 
 def pads(value: Any) -> Pads:
-    """Padding (an int, a pair, or a pair of (before, after) pairs) as
-    ((top, bottom), (left, right))."""
+    """Padding (an int, a pair, a pair of (before, after) pairs, or Gorgonia's four sides
+    (top, bottom, left, right)) as ((top, bottom), (left, right))."""
     if isinstance(value, (tuple, list)) and len(value) == 2 and all(
             isinstance(v, (tuple, list)) for v in value):
         return pair(value[0], "padding"), pair(value[1], "padding")
+    if isinstance(value, (tuple, list)) and len(value) == 4:
+        return pair(value[:2], "padding"), pair(value[2:], "padding")
     height, width = pair(value, "padding")
     return (height, height), (width, width)
 

@@ -3,10 +3,11 @@
 from collections.abc import Callable
 
 from gorgon import hookimpl
-from gorgon_ops_conv import avgpool, conv, conv_transpose, im2col, maxpool, upsample
+from gorgon_ops_conv import avgpool, conv, conv1d, conv_transpose, im2col, maxpool, pool1d, upsample
+from gorgon_ops_conv.line_samples import LINE_SAMPLES
 from gorgon_ops_conv.samples import SAMPLES
 
-MODULES = [im2col, conv, conv_transpose, maxpool, avgpool, upsample]
+MODULES = [im2col, conv, conv_transpose, maxpool, avgpool, upsample, conv1d, pool1d]
 
 
 @hookimpl
@@ -18,5 +19,5 @@ def register_ops(register: Callable) -> None:
 
 @hookimpl
 def register_samples(register: Callable) -> None:
-    for name, factory in SAMPLES.items():
+    for name, factory in {**SAMPLES, **LINE_SAMPLES}.items():
         register(name, factory)

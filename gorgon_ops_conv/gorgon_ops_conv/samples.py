@@ -108,6 +108,8 @@ def max_pool2d_samples():
         Sample(distinct(1, 2, 4, 4), 2, label="2x2"),
         Sample(distinct(1, 2, 5, 5), 3, stride=2, padding=1, label="overlapping, padded"),
         Sample(distinct(2, 1, 5, 6), (2, 3), stride=(1, 2), dilation=(2, 1), label="dilated"),
+        Sample(distinct(1, 2, 5, 4), 2, padding=(1, 0, 0, 1), label="four-sided padding"),
+        Sample(distinct(1, 1, 4, 5), 3, stride=1, padding=(0, 2, 1, 0), label="four sides, overlapping"),
         ErrorSample(randn(1, 1, 3, 3), 4, error=ShapeError, match="larger than the padded input"),
         ErrorSample(randn(1, 1, 3, 3), 2, padding=2, error=ShapeError, match="hold no input pixel"),
         ErrorSample(randn(1, 1, 3, 3), 0, error=ShapeError, match="kernel_size must be positive"),
@@ -144,6 +146,9 @@ def avg_pool2d_samples():
         Sample(randn(1, 1, 5, 4), (3, 2), stride=(2, 1), padding=1, count_include_pad=False,
                label="padding not counted"),
         Sample(randn(1, 1, 5, 5), 2, stride=1, dilation=2, label="dilated"),
+        Sample(randn(1, 2, 5, 4), 2, padding=(1, 0, 0, 1), label="four-sided padding"),
+        Sample(randn(1, 1, 4, 5), 3, stride=1, padding=(0, 2, 1, 0), count_include_pad=False,
+               label="four sides, not counted"),
         ErrorSample(randn(1, 1, 3, 3), 4, error=ShapeError, match="larger than the padded input"),
         ErrorSample(randn(1, 1, 3, 3), 2, padding=-1, error=ShapeError, match="must not be negative"),
     ]

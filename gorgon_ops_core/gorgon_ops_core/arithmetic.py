@@ -66,7 +66,8 @@ class Div(UfuncOp):
 
 
 class Pow(UfuncOp):
-    """Elementwise `a ** b` (floats only); the gradient for `b` needs `a > 0`."""
+    """Elementwise `a ** b` (floats only). As in PyTorch, the gradient for `a` is 0 where
+    b == 0, and the gradient for `b` is 0 where a == 0 and b >= 0 (else it needs a > 0)."""
 
     name = "pow"
     ufunc = np.power
@@ -77,7 +78,15 @@ class Pow(UfuncOp):
 
     def vjp(self, inputs, output, gy):
         a, b = inputs
-        return lambda: gy * b * a ** (b - 1), lambda: gy * output * G.log(a)
+
+        def grad_a():
+            return G.where(G.eq(b, 0.0), 0.0, gy * b * a ** (b - 1.0))
+
+        def grad_b():
+            full = gy * output * G.log(a)
+            return G.where(G.eq(a, 0.0), G.where(G.ge(b, 0.0), 0.0, full), full)
+
+        return grad_a, grad_b
 
 
 class Extremum(UfuncOp):

@@ -104,7 +104,9 @@ class Min(Extremum):
 
 
 class Prod(Reduction):
-    """Product over axes; its gradient divides by x, so it needs nonzero inputs."""
+    """Product over axes. Its gradient is the product of the other elements, computed
+    without dividing by zero: with one zero in a product only that zero gets a gradient
+    (the product of the rest), with two or more none does."""
 
     name = "prod"
     reducer = np.prod
@@ -112,7 +114,13 @@ class Prod(Reduction):
 
     def vjp(self, inputs, output, gy):
         x = inputs[0]
-        return (spread(self, x, gy) * spread(self, x, output) / x,)
+        is_zero = G.eq(x, 0.0)
+        zeros = G.sum(G.cast(is_zero, x.dtype), axis=self.axis, keepdims=True)
+        safe = G.where(is_zero, 1.0, x)
+        rest = G.prod(safe, axis=self.axis, keepdims=True)
+        at_zero = rest * G.cast(G.eq(zeros, 1.0), x.dtype)
+        elsewhere = rest / safe * G.cast(G.eq(zeros, 0.0), x.dtype)
+        return (spread(self, x, gy) * G.where(is_zero, at_zero, elsewhere),)
 
 
 class ArgReduction(Op):

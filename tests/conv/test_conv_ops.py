@@ -9,7 +9,7 @@ from gorgon.registry import registry
 
 OPS = ["im2col", "col2im", "conv2d", "conv2d_grad_weight", "conv_transpose2d", "max_pool2d",
        "max_pool2d_grad", "max_pool2d_select", "avg_pool2d", "avg_pool2d_grad",
-       "global_avg_pool2d", "upsample2d"]
+       "global_avg_pool2d", "upsample2d", "conv1d", "max_pool1d", "avg_pool1d"]
 
 
 def test_every_op_is_registered_by_the_conv_plugin():
