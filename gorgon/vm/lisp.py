@@ -62,6 +62,7 @@ class LispMachine(ModeSwitch):
         self._backward_key: tuple | None = None
         self._planned: list = []
         self.grads: dict[Node, np.ndarray] = {}
+        self._sinks: tuple[int, Node | None] = (-1, None)
 
     def run_all(self) -> None:
         """Run forward (computing every node) then backward (filling `.grad`). With
