@@ -9,7 +9,7 @@ from typing import Any
 
 from gorgon.compile import Program, compile
 from gorgon.dtypes import Bool, Float32, Float64, Int32, Int64
-from gorgon.errors import (ArgumentTypeError, ArgumentValueError, BindError, DtypeError, ExecutionError, GorgonError, GradError, InfError,
+from gorgon.errors import (ArgumentTypeError, ArgumentValueError, BindError, ConcurrentRunError, DtypeError, ExecutionError, GorgonError, GradError, InfError,
                            NaNError, NonDifferentiable, OpNotFound, PluginError, ShapeError)
 from gorgon.function import function
 from gorgon.grad import grad
@@ -25,7 +25,7 @@ from gorgon.vm import LispMachine, TapeMachine
 __version__ = "0.1.0"
 
 __all__ = [
-    "ArgumentTypeError", "ArgumentValueError", "BindError", "Bool", "DtypeError", "ExecutionError", "Float32", "Float64", "GorgonError",
+    "ArgumentTypeError", "ArgumentValueError", "BindError", "Bool", "ConcurrentRunError", "DtypeError", "ExecutionError", "Float32", "Float64", "GorgonError",
     "GradError", "Graph", "InfError", "Int32", "Int64", "LispMachine", "NaNError", "Node",
     "NonDifferentiable", "Op", "OpNotFound", "PluginError", "Program", "ShapeError",
     "TapeMachine", "TensorType", "UfuncOp", "apply", "compile", "constant", "function", "grad",

@@ -52,3 +52,7 @@ class ArgumentTypeError(GorgonError, TypeError):
 class ArgumentValueError(GorgonError, ValueError):
     """A function or op got an argument with a value it cannot take (`except ValueError` still
     catches it)."""
+
+
+class ConcurrentRunError(GorgonError, RuntimeError):
+    """A machine was run from a second thread while another thread was running it."""

@@ -5,12 +5,13 @@ into a cached machine, then called like a numpy function."""
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from gorgon.errors import GorgonError
+from gorgon.errors import ArgumentTypeError, GorgonError
 from gorgon.graph import Graph
 from gorgon.inputs import tensor
 from gorgon.node import Node
@@ -18,7 +19,9 @@ from gorgon.vm import LispMachine, TapeMachine
 
 
 class Traced:
-    """One trace: the graph, its argument nodes, its output nodes, and the machine."""
+    """One trace: the graph, its argument nodes, its output nodes, and the machine. A
+    call holds the trace's lock from copying the arguments in to copying the results
+    out, so calls from several threads each get their own answer."""
 
     def __init__(self, fn: Callable[..., Any], args: tuple, machine: type, options: dict[str, Any]):
         self.graph = Graph()
@@ -41,14 +44,18 @@ class Traced:
                                   f"given, got {output!r}")
         if machine is TapeMachine:
             options = {"outputs": self.outputs, **options}
+        else:
+            options = {"outputs": self.outputs, **options}
         self.machine = machine(self.graph, **options)
+        self.lock = threading.Lock()
 
     def __call__(self, args: tuple) -> np.ndarray | tuple[np.ndarray, ...]:
-        for node, arg in zip(self.nodes, args):
-            if node is not None:
-                np.copyto(node.value, arg)
-        self.machine.run_all()
-        values = tuple(np.array(output.value) for output in self.outputs)
+        with self.lock:
+            for node, arg in zip(self.nodes, args):
+                if node is not None:
+                    np.copyto(node.value, arg)
+            self.machine.run_all()
+            values = tuple(np.array(output.value) for output in self.outputs)
         return values[0] if self.single else values
 
 
@@ -66,12 +73,17 @@ def function(fn: Callable[..., Any] | None = None, *, machine: type = TapeMachin
     calls with that signature copy the arrays into the trace's inputs (no re-binding, no
     recompiling) and run. Results are fresh arrays.
     `decorated.traces` holds the cache.
+
+    Thread-safe: each signature is traced once, and calls with one signature from several
+    threads take turns on its machine (each gets its own results).
     """
     if fn is None:
         return functools.partial(function, machine=machine, **options)
     if machine not in (TapeMachine, LispMachine):
-        raise TypeError(f"G.function: machine must be G.TapeMachine or G.LispMachine, got {machine!r}")
+        raise ArgumentTypeError(f"G.function: machine must be G.TapeMachine or G.LispMachine, "
+                                f"got {machine!r}")
     traces: dict[tuple, Traced] = {}
+    tracing = threading.Lock()
 
     @functools.wraps(fn)
     def call(*args: Any) -> Any:
@@ -79,7 +91,10 @@ def function(fn: Callable[..., Any] | None = None, *, machine: type = TapeMachin
         key = _signature(args)
         traced = traces.get(key)
         if traced is None:
-            traced = traces[key] = Traced(fn, args, machine, options)
+            with tracing:
+                traced = traces.get(key)
+                if traced is None:
+                    traced = traces[key] = Traced(fn, args, machine, options)
         return traced(args)
 
     call.traces = traces

@@ -65,6 +65,18 @@ class Op:
     def vjp(self, inputs: Sequence[Node], output: Node, grad_output: Node) -> Sequence[Node | None]:
         raise NonDifferentiable(f"op {self} has no gradient (needed by node {output.name!r})")
 
+    def get_state(self) -> Any:
+        """The op's own state that a run changes, which a failed run puts back with
+        `set_state` (asked of impure ops only). By default the state of the op's
+        `generator` (a numpy Generator) when it has one, else None."""
+        generator = getattr(self, "generator", None)
+        return None if generator is None else generator.bit_generator.state
+
+    def set_state(self, state: Any) -> None:
+        """Put back a state `get_state` returned."""
+        if state is not None:
+            self.generator.bit_generator.state = state
+
     def __eq__(self, other: object) -> bool:
         if not self.pure:
             return self is other

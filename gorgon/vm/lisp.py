@@ -4,16 +4,19 @@ graphs that grow or change between runs (RNNs over variable-length input) just w
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from threading import get_ident
 
 import numpy as np
 
 from gorgon.compile import forward_nodes
-from gorgon.errors import BindError, ExecutionError, GorgonError, GradError
+from gorgon.errors import ArgumentTypeError, ArgumentValueError, BindError, ExecutionError, GorgonError, GradError
 from gorgon.grad import ancestors, backprop, backward_plan
 from gorgon.graph import Graph
 from gorgon.node import INPUT, Node
 from gorgon.op import kernel
+from gorgon.vm.guard import concurrent_run, StateKeeper, is_stateful, state_keeper
 from gorgon.vm.vjp import VJPProgram, vjp_program
 from gorgon.vm.mode import ModeSwitch
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
@@ -24,8 +27,12 @@ class LispMachine(ModeSwitch):
 
     - `cost`: the scalar to differentiate; default: the cost G.grad was last given (seeded
       with its `grad_output` when it had one), else the one float scalar node nothing
-      else uses (no backward pass when there is none);
-    - `wrt`: the nodes whose `.grad` to fill; default: every float input the cost uses;
+      else uses (no backward pass when there is none; an error when there are several);
+    - `wrt`: the nodes whose `.grad` to fill (zeros for those the cost does not depend
+      on); default: every float input the cost uses;
+    - `outputs`: nodes whose values to compute besides the cost. With `cost` or `outputs`
+      given, a run computes only what they need (other nodes' values read None); with
+      neither, every node of the graph;
     - `forward_only` / `backward_only`: run one pass (backward_only reuses the last
       forward values);
     - `watch_nan` / `watch_inf`: raise NaNError/InfError naming the first node that made one;
@@ -34,23 +41,34 @@ class LispMachine(ModeSwitch):
       only of `wrt`;
     - `training`: True/False fixes this machine's mode; None (default) follows the graph's
       (`g.train()` / `g.eval()`). `m.train()` / `m.eval()` set it later.
+
+    `.grad` after a run is that run's gradient (None for nodes it did not differentiate).
+    A run that fails changes nothing: updated arrays (batch norm's running statistics)
+    and random generators are put back, and the values and gradients stay those of the
+    last successful run. Running one machine from two threads at once raises
+    ConcurrentRunError.
     """
 
     def __init__(self, graph: Graph, *, cost: Node | None = None, wrt: Sequence[Node] | None = None,
+                 outputs: Sequence[Node] | None = None,
                  forward_only: bool = False, backward_only: bool = False, watch_nan: bool = False,
                  watch_inf: bool = False, trace: bool | Tracer | None = None,
                  bind_dual_values: bool = False, training: bool | None = None):
         if not isinstance(graph, Graph):
-            raise TypeError(f"LispMachine needs a G.Graph, got {type(graph).__name__}")
+            raise ArgumentTypeError(f"LispMachine needs a G.Graph, got {type(graph).__name__}")
         self.training = training
         if forward_only and backward_only:
-            raise ValueError("LispMachine: forward_only and backward_only exclude each other")
-        for node in ([] if cost is None else [cost]) + ([] if wrt is None else list(wrt)):
-            if not isinstance(node, Node) or node.graph is not graph:
-                raise TypeError(f"LispMachine: cost and wrt must be nodes of its graph, got {node!r}")
+            raise ArgumentValueError("LispMachine: forward_only and backward_only exclude each other")
+        for what, nodes in (("cost", [] if cost is None else [cost]), ("wrt", _listed("wrt", wrt)),
+                            ("outputs", _listed("outputs", outputs))):
+            for node in nodes:
+                if not isinstance(node, Node) or node.graph is not graph:
+                    raise ArgumentTypeError(f"LispMachine: cost and wrt must be nodes of its graph (outputs "
+                                            f"too), got {node!r} as {what}")
         self.graph = graph
         self.cost = cost
         self.wrt = None if wrt is None else list(wrt)
+        self.outputs = None if outputs is None else list(outputs)
         self.forward_only = forward_only
         self.backward_only = backward_only
         self.watch_nan = watch_nan
@@ -61,22 +79,39 @@ class LispMachine(ModeSwitch):
         self._plan_key: tuple | None = None
         self._backward_key: tuple | None = None
         self._planned: list = []
-        self.grads: dict[Node, np.ndarray] = {}
+        self._stateful: list[Node] = []
         self._sinks: tuple[int, Node | None] = (-1, None)
+        self.grads: dict[Node, np.ndarray] = {}
+        self._busy = threading.Lock()
+        self._owner: int | None = None
 
     def run_all(self) -> None:
-        """Run forward (computing every node) then backward (filling `.grad`). With
-        `backward_only`, the forward values are those of the last run, by any machine,
-        over this graph."""
-        self.grads = {}
-        if self.backward_only:
-            self.values = self._last_forward()
-        else:
-            self.values = {}
-            self.values = self._forward()
-        self.graph.source = self
-        if not self.forward_only:
-            self.grads = self._backward()
+        """Run forward (what the cost and outputs need, or every node) then backward
+        (filling `.grad`). With `backward_only`, the forward values are those of the last
+        run, by any machine, over this graph."""
+        if not self._busy.acquire(False):
+            raise concurrent_run(self, self._owner)
+        self._owner = get_ident()
+        try:
+            keeper = None if self.backward_only else self._keeper()
+            saved = None if keeper is None else keeper.save()
+            try:
+                values = self._last_forward() if self.backward_only else self._forward()
+                grads = {} if self.forward_only else self._backward(values)
+            except BaseException:
+                if keeper is not None:
+                    keeper.restore(saved)
+                raise
+            self.values, self.grads = values, grads
+            self.graph.source = self
+        finally:
+            self._busy.release()
+
+    def _keeper(self) -> StateKeeper | None:
+        """What this run's stateful ops may change, saved to restore if the run fails."""
+        self._plan(self.mode)
+        return state_keeper([(node.op, [p._value if p.op is None else None for p in node.inputs])
+                             for node in self._stateful])
 
     def _last_forward(self) -> dict[Node, np.ndarray]:
         source = self.graph.source
@@ -99,9 +134,14 @@ class LispMachine(ModeSwitch):
         when the graph or the mode changed since the last run."""
         key = (self.graph.version, mode)
         if self._plan_key != key:
-            nodes = forward_nodes(self.graph.nodes) if self.forward_only else self.graph.nodes
+            nodes = self.graph.nodes
+            if self.cost is not None or self.outputs is not None:
+                nodes = ancestors(([] if self.cost is None else [self.cost]) + (self.outputs or []))
+            if self.forward_only:
+                nodes = forward_nodes(nodes)
             self._planned = [(n, None if n.op is None else n.op.ufunc or kernel(n.op, mode), n.inputs)
                              for n in nodes]
+            self._stateful = [n for n in nodes if n.op is not None and is_stateful(n.op)]
             self._plan_key = key
         return self._planned
 
@@ -173,7 +213,6 @@ class LispMachine(ModeSwitch):
         if wrt is None:
             wrt = [n for n in ancestors([cost]) if n.role == INPUT and n.dtype.kind == "f"]
         plan, programs = self._backward_plan(cost, wrt)
-        values = self.values
 
         def contributions(node: Node, gradient: np.ndarray, needed: tuple[bool, ...]) -> list:
             arrays = [values[p] for p in node.inputs]
@@ -194,6 +233,9 @@ class LispMachine(ModeSwitch):
             if node in adjoints:
                 grads[node] = _owned(adjoints[node])
                 check_finite(node, grads[node], self.watch_nan, self.watch_inf, "gradient")
+        for node in self.wrt or ():
+            if node not in grads:
+                grads[node] = np.zeros(node.shape, node.dtype)
         return grads
 
     def _backward_plan(self, cost: Node, wrt: Sequence[Node]) -> tuple[list, dict[Node, VJPProgram]]:
@@ -216,15 +258,18 @@ class LispMachine(ModeSwitch):
         return self.values.get(node)
 
     def grad_of(self, node: Node) -> np.ndarray | None:
-        gradient = self.grads.get(node)
-        if gradient is None:
-            symbolic = self.graph.grad_map.get(node)
-            if symbolic is not None:
-                gradient = self.values.get(symbolic)
-        return gradient
+        return self.grads.get(node)
 
     def __repr__(self) -> str:
         return f"<LispMachine over {len(self.graph.nodes)} nodes>"
+
+
+def _listed(what: str, nodes: Sequence[Node] | None) -> list[Node]:
+    if nodes is None:
+        return []
+    if isinstance(nodes, Node) or not isinstance(nodes, Sequence):
+        raise ArgumentTypeError(f"LispMachine: {what} must be a list of nodes, got {nodes!r}")
+    return list(nodes)
 
 
 def _owned(value: np.ndarray) -> np.ndarray:

@@ -10,16 +10,19 @@ is now.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
+from threading import get_ident
 
 import numpy as np
 
 from gorgon.compile import ALLOC, CONST, EXEC, LOAD, Instruction, Program, compile
-from gorgon.errors import BindError, ExecutionError, GorgonError
+from gorgon.errors import ArgumentTypeError, BindError, GorgonError
 from gorgon.graph import Graph
 from gorgon.node import Node
 from gorgon.passes import PASSES, check_passes
 from gorgon.op import step
+from gorgon.vm.guard import concurrent_run, is_stateful, state_keeper
 from gorgon.vm.mode import ModeSwitch
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
 
@@ -51,7 +54,7 @@ class TapeMachine(ModeSwitch):
                  training: bool | None = None, passes: Iterable[str] = PASSES,
                  keep: Iterable[Node] = (), inputs: Sequence[Node] | None = None):
         if not isinstance(graph, Graph):
-            raise TypeError(f"TapeMachine needs a G.Graph, got {type(graph).__name__}")
+            raise ArgumentTypeError(f"TapeMachine needs a G.Graph, got {type(graph).__name__}")
         self.passes = check_passes(passes)
         self.keep = list(keep)
         self.inputs = None if inputs is None else list(inputs)
@@ -64,6 +67,8 @@ class TapeMachine(ModeSwitch):
         self.tracer = make_tracer(trace)
         self.bind_dual_values = bind_dual_values
         self._ran = False
+        self._busy = threading.Lock()
+        self._owner: int | None = None
         self.compile()
 
     def compile(self) -> Program:
@@ -97,39 +102,53 @@ class TapeMachine(ModeSwitch):
         mode = self.mode
         self._steps = [step(ins.term.op, [buffers[a] for a in ins.args], buffers[ins.out], mode)
                        for ins in self._exec]
+        self._keeper = state_keeper([(ins.term.op, [buffers[a] for a in ins.args])
+                                     for ins in self._exec if is_stateful(ins.term.op)])
         self._bindings = self.graph.bindings
         self._mode = mode
 
     def run_all(self) -> None:
-        """Run the program once; values and gradients become readable on the nodes."""
-        if self.graph.version != self.program.version:
-            self.compile()
-        if self.graph.bindings != self._bindings or self.mode != self._mode:
-            self._prepare()
-        self._ran = False
-        self.graph.source = self
-        if self.watch_nan or self.watch_inf or self.tracer is not None:
-            self._run_watched()
-        else:
-            self._run_fast()
-        self._ran = True
+        """Run the program once; values and gradients become readable on the nodes.
+
+        A run that fails (a kernel error, a NaN/Inf watch, KeyboardInterrupt) changes
+        nothing: the arrays ops update in place (batch norm's running statistics) and
+        random generators are put back as they were, no value reads as computed, and
+        the graph's values stay those of its last successful run. Running one machine
+        from two threads at once raises ConcurrentRunError."""
+        if not self._busy.acquire(False):
+            raise concurrent_run(self, self._owner)
+        self._owner = get_ident()
+        try:
+            if self.graph.version != self.program.version:
+                self.compile()
+            if self.graph.bindings != self._bindings or self.mode != self._mode:
+                self._prepare()
+            self._ran = False
+            keeper = self._keeper
+            saved = None if keeper is None else keeper.save()
+            try:
+                if self.watch_nan or self.watch_inf or self.tracer is not None:
+                    self._run_watched()
+                else:
+                    self._run_fast()
+            except BaseException:
+                if keeper is not None:
+                    keeper.restore(saved)
+                raise
+            self._ran = True
+            self.graph.source = self
+        finally:
+            self._busy.release()
 
     def _run_fast(self) -> None:
         try:
             for run_step in self._steps:
                 run_step()
         except Exception as exc:
-            raise self._locate_failure(exc) from exc
-
-    def _locate_failure(self, exc: Exception) -> ExecutionError:
-        """The hot loop keeps no position; find the failing step by running them one by one."""
-        for ins, run_step in zip(self._exec, self._steps):
-            try:
-                run_step()
-            except Exception as again:
-                return kernel_failure(ins.term, again, self._inputs_of(ins))
-        return ExecutionError(f"a kernel failed ({type(exc).__name__}: {exc}) and did not fail "
-                              "again when the steps were re-run one by one")
+            # The loop keeps no position: the failing step is the one `run_step` holds.
+            index = next(i for i, s in enumerate(self._steps) if s is run_step)
+            ins = self._exec[index]
+            raise kernel_failure(ins.term, exc, self._inputs_of(ins)) from exc
 
     def _inputs_of(self, ins: Instruction) -> list[np.ndarray]:
         return [self.buffers[a] for a in ins.args]

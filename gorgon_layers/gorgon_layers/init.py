@@ -3,11 +3,35 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 
 from gorgon_layers.module import Parameter
 
 _generator = [np.random.default_rng()]
+_placeholders = threading.local()
+
+
+@contextlib.contextmanager
+def placeholders() -> Iterator[None]:
+    """While active, new layers get read-only zero-memory arrays of the right shapes
+    instead of drawn values (loading a model checks shapes before allocating anything)."""
+    _placeholders.on = True
+    try:
+        yield
+    finally:
+        _placeholders.on = False
+
+
+def array(shape: tuple[int, ...], dtype: np.dtype, make: Any) -> np.ndarray:
+    """`make()`, or a placeholder of `shape` while `placeholders()` is active."""
+    if getattr(_placeholders, "on", False):
+        return np.broadcast_to(np.zeros((), dtype), shape)
+    return make()
 
 
 def seed(value: int) -> None:
@@ -17,7 +41,7 @@ def seed(value: int) -> None:
 
 def uniform(shape: tuple[int, ...], bound: float, dtype: np.dtype) -> Parameter:
     """A parameter drawn uniformly from [-bound, bound]."""
-    return Parameter(_generator[0].uniform(-bound, bound, shape).astype(dtype))
+    return Parameter(array(shape, dtype, lambda: _generator[0].uniform(-bound, bound, shape).astype(dtype)))
 
 
 def fan_in_uniform(shape: tuple[int, ...], fan_in: int, dtype: np.dtype) -> Parameter:
@@ -27,9 +51,14 @@ def fan_in_uniform(shape: tuple[int, ...], fan_in: int, dtype: np.dtype) -> Para
 
 
 def constant(shape: tuple[int, ...], value: float, dtype: np.dtype) -> Parameter:
-    return Parameter(np.full(shape, value, dtype))
+    return Parameter(full(shape, value, dtype))
+
+
+def full(shape: tuple[int, ...], value: float, dtype: np.dtype) -> np.ndarray:
+    """An array of `value` (for buffers), or a placeholder while loading."""
+    return array(shape, dtype, lambda: np.full(shape, value, dtype))
 
 
 def normal(shape: tuple[int, ...], dtype: np.dtype) -> Parameter:
     """A parameter drawn from the standard normal (PyTorch's default for embeddings)."""
-    return Parameter(_generator[0].standard_normal(shape).astype(dtype))
+    return Parameter(array(shape, dtype, lambda: _generator[0].standard_normal(shape).astype(dtype)))

@@ -33,7 +33,7 @@ class Parameter:
     (`self.scale = nn.Parameter(np.ones(8))`)."""
 
     def __init__(self, array: Any):
-        self.array = np.array(array)
+        self.array = array if isinstance(array, np.ndarray) else np.array(array)
         if self.array.dtype.kind != "f":
             raise G.ArgumentTypeError(f"nn.Parameter needs a float array, got {self.array.dtype}")
 
@@ -43,7 +43,7 @@ class Buffer:
     (`self.running_mean = nn.Buffer(np.zeros(8))`)."""
 
     def __init__(self, array: Any):
-        self.array = np.array(array)
+        self.array = array if isinstance(array, np.ndarray) else np.array(array)
 
 
 def _recording_init(init: Any) -> Any:
@@ -148,6 +148,7 @@ class Module:
         outermost = not getattr(_building, "depth", 0)
         if outermost:
             self.assign_paths()
+            first.graph.training = self.training
         _building.depth = getattr(_building, "depth", 0) + 1
         previous = self._graph
         object.__setattr__(self, "_graph", first.graph)
@@ -280,8 +281,10 @@ class Module:
 
     # modes ----------------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
-        """Training mode for this module and every submodule (dropout drops, batch norm
-        uses and updates batch statistics)."""
+        """Training mode for this module and every submodule: a graph the model is then
+        called on runs in that mode (dropout drops, batch norm uses and updates batch
+        statistics). predict() and Trainer.evaluate always run in evaluation mode,
+        Trainer.fit in training mode."""
         for module in self.modules():
             object.__setattr__(module, "training", bool(mode))
         return self

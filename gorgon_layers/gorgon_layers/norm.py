@@ -10,7 +10,7 @@ import numpy as np
 import gorgon as G
 from gorgon import Node
 from gorgon_layers.checks import float_dtype, rate, size, sizes
-from gorgon_layers.init import constant
+from gorgon_layers.init import constant, full
 from gorgon_layers.module import Buffer, Module
 
 
@@ -38,10 +38,10 @@ class _BatchNorm(Module):
         if self.affine:
             self.weight = constant(shape, 1.0, dtype)
             self.bias = constant(shape, 0.0, dtype)
-        self.running_mean = Buffer(np.zeros(shape, dtype))
-        self.running_var = Buffer(np.ones(shape, dtype))
-        # kept for PyTorch's state-dict names; the running statistics use `momentum` only
-        self.num_batches_tracked = Buffer(np.zeros((), np.int64))
+        self.running_mean = Buffer(full(shape, 0.0, dtype))
+        self.running_var = Buffer(full(shape, 1.0, dtype))
+        # PyTorch's count of training batches (the Trainer counts; the statistics use momentum)
+        self.num_batches_tracked = Buffer(full((), 0, np.dtype(np.int64)))
 
     def forward(self, x: Node) -> Node:
         rank = x.ndim if x.ndim in self.ranks else self.ranks[-1]
