@@ -8,7 +8,9 @@ PROVIDERS = {
         "reciprocal sin cos tanh sigmoid softplus relu clip eq ne lt le gt ge where cast matmul "
         "outer sum mean max min prod argmax argmin reshape flatten transpose squeeze expand_dims "
         "broadcast_to concat stack getitem getitem_grad getitem_add take take_grad uniform "
-        "gaussian binomial"),
+        "gaussian binomial einsum tensordot split repeat tile pad pad_grad cumsum cumprod diag "
+        "trace gather scatter_add sort argsort topk topk_indices norm norm_svd_grad ceil floor "
+        "round log2 log10 exp2"),
     "gorgon-ops-nn": (
         "leaky_relu elu gelu softmax log_softmax logsumexp cross_entropy mse_loss "
         "binary_cross_entropy binary_cross_entropy_with_logits dropout batch_norm layer_norm "

@@ -2,10 +2,14 @@
 
 from gorgon import hookimpl
 from gorgon_ops_core import arithmetic, compare, index, linalg, random, reduce, shape, unary
+from gorgon_ops_core import (diagonal, einsum, gather, layout, logexp, norms, pad, rounding, scan_ops,
+                             sorting)
+from gorgon_ops_core.more_samples import MORE_SAMPLES
 from gorgon_ops_core.rewrites import RULES
 from gorgon_ops_core.samples import SAMPLES
 
 MODULES = [arithmetic, unary, compare, linalg, reduce, shape, index, random]
+MODULES += [einsum, layout, pad, scan_ops, diagonal, gather, sorting, norms, rounding, logexp]
 
 
 @hookimpl
@@ -17,7 +21,7 @@ def register_ops(register):
 
 @hookimpl
 def register_samples(register):
-    for name, factory in SAMPLES.items():
+    for name, factory in {**SAMPLES, **MORE_SAMPLES}.items():
         register(name, factory)
 
 
