@@ -24,8 +24,8 @@ def data(seed: int = 0):
     return x, labels, params
 
 
-def test_lenet_tape(benchmark, record):
-    record("LeNet training step", "gorgon TapeMachine")
+def lenet_graph():
+    """The LeNet graph with its loss and parameters (no gradient built yet)."""
     x_value, labels_value, values = data()
     g = G.Graph()
     x = G.tensor(g, G.Float32, x_value.shape, name="x", value=x_value)
@@ -35,7 +35,12 @@ def test_lenet_tape(benchmark, record):
     h = G.max_pool2d(G.relu(G.conv2d(h, p["c2w"], padding=1) + p["c2b"]), 2)
     h = G.relu(G.flatten(h, 1) @ p["f1w"] + p["f1b"])
     loss = G.cross_entropy(h @ p["f2w"] + p["f2b"], labels)
-    params = list(p.values())
+    return g, list(p.values()), loss
+
+
+def test_lenet_tape(benchmark, record):
+    record("LeNet training step", "gorgon TapeMachine")
+    g, params, loss = lenet_graph()
     G.grad(loss, *params)
     machine = G.TapeMachine(g)
     solver = G.solvers.SGD(params=params, learning_rate=LEARNING_RATE)

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from gorgon.collector import gc_paused
-from gorgon.errors import GorgonError
+from gorgon.errors import ArgumentValueError, GorgonError
 from gorgon.grad import ancestors
 from gorgon.graph import Graph
 from gorgon.node import INPUT, OPERATION, Node
@@ -47,7 +49,9 @@ class Instruction:
 
 class Program:
     """What the TapeMachine runs: instructions, the register count, the graph version it
-    was compiled from, and for each compiled node that cannot be read after a run, why."""
+    was compiled from, and for each compiled node that cannot be read after a run, why.
+    `len(program)` counts instructions, `program.op_count` the ops a run executes and
+    `program.buffer_bytes` the memory of its buffers."""
 
     def __init__(self, graph: Graph, nodes: Sequence[Node], instructions: list[Instruction],
                  registers: int, passes: tuple[str, ...], unreadable: dict[Node, str]):
@@ -60,12 +64,25 @@ class Program:
         self.version = graph.version
 
     def __len__(self) -> int:
+        """Every instruction: loads, constants, allocations and ops."""
         return len(self.instructions)
 
+    @property
+    def op_count(self) -> int:
+        """How many ops one run executes (the `exec` instructions)."""
+        return sum(1 for ins in self.instructions if ins.kind == EXEC)
+
+    @property
+    def buffer_bytes(self) -> int:
+        """The bytes of the op output buffers a machine allocates for this program (the
+        arrays bound to inputs, and constants, not counted): its memory after the passes."""
+        return sum(int(np.prod(ins.term.shape)) * ins.term.dtype.itemsize
+                   for ins in self.instructions if ins.kind == ALLOC)
+
     def __str__(self) -> str:
-        steps = sum(1 for ins in self.instructions if ins.kind == EXEC)
-        head = (f"Program: {len(self.instructions)} instructions ({steps} ops), {self.registers} "
-                f"registers, {len(self.nodes)} nodes; passes: {', '.join(self.passes) or 'none'}")
+        head = (f"Program: {len(self.instructions)} instructions ({self.op_count} ops), "
+                f"{self.registers} registers, {len(self.nodes)} nodes; "
+                f"passes: {', '.join(self.passes) or 'none'}")
         lines = [head] + [f"{i:4d}  {ins}" for i, ins in enumerate(self.instructions)]
         return "\n".join(lines) + "\n"
 
@@ -94,11 +111,22 @@ def select(graph: Graph, outputs: Sequence[Node] | None, forward_only: bool) -> 
     return forward_nodes(nodes) if forward_only else list(nodes)
 
 
+READABLE = ("all", "lean")
+
+
+def check_readable(readable: str) -> str:
+    """`readable` must be "all" (every node user code built stays readable) or "lean"."""
+    if readable not in READABLE:
+        raise ArgumentValueError(f"readable must be one of {list(READABLE)}, got {readable!r}")
+    return readable
+
+
 def readable_roots(graph: Graph, nodes: Sequence[Node], outputs: Sequence[Node] | None,
-                   keep: Iterable[Node]) -> list[Node]:
+                   keep: Iterable[Node], readable: str = "all") -> list[Node]:
     """The nodes whose values stay readable after a run: the outputs when given, else the
     graph's sinks, the gradients G.grad returned and their cost, and every op node built
-    with a name; plus `keep`."""
+    with a name; plus `keep`. With `readable="all"` also every compiled op node that user
+    code built (outside G.grad) and every compiled node G.grad ever returned."""
     selected = set(nodes)
     if outputs is not None:
         roots = list(outputs)
@@ -108,6 +136,9 @@ def readable_roots(graph: Graph, nodes: Sequence[Node], outputs: Sequence[Node] 
         roots += [n for n in graph.grad_map.values() if n in selected]
         if graph.grad_cost in selected:
             roots.append(graph.grad_cost)
+    if check_readable(readable) == "all":
+        roots += [n for n in nodes if n.role == OPERATION and not n.is_grad]
+        roots += [n for n in graph.grad_results if n in selected]
     roots += [n for n in keep if n in selected]
     return roots
 
@@ -128,19 +159,24 @@ def check_inputs(graph: Graph, nodes: Sequence[Node], inputs: Sequence[Node]) ->
 def compile(graph: Graph, outputs: Sequence[Node] | None = None,  # noqa: A001 - Gorgonia's name
             forward_only: bool = False, passes: Iterable[str] = PASSES,
             keep: Iterable[Node] = (), inputs: Sequence[Node] | None = None,
-            ) -> tuple[Program, dict[Node, int]]:
+            readable: str = "all") -> tuple[Program, dict[Node, int]]:
     """Compile `graph` (or just what `outputs` need) into a Program and a map from each
     readable node to its register. `passes` chooses the compile passes (all by default;
     `()` for none); `keep` lists more nodes whose values must stay readable; `inputs`,
     when given, are the only input nodes the program may read (an error names any other
-    it would need), as Gorgonia's CompileFunction."""
+    it would need), as Gorgonia's CompileFunction. `readable="all"` (the default) keeps
+    every node user code built and every node G.grad returned readable, so the passes
+    share and overwrite only the buffers of nodes G.grad built on the way and of the
+    passes' own terms; `readable="lean"` lets them reuse everything but the outputs (or
+    sinks), the gradients G.grad last returned per `wrt`, named nodes and `keep`."""
     if not isinstance(graph, Graph):
         raise TypeError(f"G.compile needs a G.Graph, got {type(graph).__name__}")
     nodes = select(graph, outputs, forward_only)
     if inputs is not None:
         check_inputs(graph, nodes, inputs)
     passes = check_passes(passes)
-    optimized = optimize(nodes, readable_roots(graph, nodes, outputs, keep), passes)
+    roots = readable_roots(graph, nodes, outputs, keep, readable)
+    optimized = optimize(nodes, roots, passes)
     instructions: list[Instruction] = []
     register_of: dict[int, int] = {}
     buffer_register: dict[int, int] = {}

@@ -43,7 +43,7 @@ class Traced:
                 raise GorgonError(f"G.function: {fn.__name__} must return nodes of the graph it was "
                                   f"given, got {output!r}")
         if machine is TapeMachine:
-            options = {"outputs": self.outputs, **options}
+            options = {"outputs": self.outputs, "readable": "lean", **options}
         else:
             options = {"outputs": self.outputs, **options}
         self.machine = machine(self.graph, **options)
@@ -69,7 +69,8 @@ def function(fn: Callable[..., Any] | None = None, *, machine: type = TapeMachin
 
     Each new signature (shapes and dtypes of the array arguments; other arguments by
     value, so they must be hashable) traces `fn` once into a graph and a machine
-    (`machine=G.TapeMachine` by default, or `G.LispMachine`; `options` go to it); later
+    (`machine=G.TapeMachine` by default, with `readable="lean"` as only the results are
+    read, or `G.LispMachine`; `options` go to it); later
     calls with that signature copy the arrays into the trace's inputs (no re-binding, no
     recompiling) and run. Results are fresh arrays.
     `decorated.traces` holds the cache.

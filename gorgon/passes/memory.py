@@ -4,7 +4,9 @@ With `inplace`, an op that declares it may write over an input that dies at that
 (never an input node, a constant, or a value someone reads). With `share`, a buffer
 whose value is dead is reused by a later term of the same shape and dtype. A term is
 readable after a run when it is the last writer of its buffer; the buffer of a term in
-`pinned` (outputs, gradients, kept nodes) is never written again.
+`pinned` (the compiler's readable roots: by default every node user code built and every
+gradient G.grad returned; with `readable="lean"` only outputs, gradients, named and kept
+nodes) is never written again.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from threading import get_ident
 
 import numpy as np
 
-from gorgon.compile import ALLOC, CONST, EXEC, LOAD, Instruction, Program, compile
+from gorgon.compile import ALLOC, CONST, EXEC, LOAD, Instruction, Program, check_readable, compile
 from gorgon.errors import ArgumentTypeError, BindError, GorgonError
 from gorgon.graph import Graph
 from gorgon.node import Node
@@ -41,21 +41,27 @@ class TapeMachine(ModeSwitch):
     - `training`: True/False fixes this machine's mode; None (default) follows the graph's
       (`g.train()` / `g.eval()`). `m.train()` / `m.eval()` set it later;
     - `passes`: the compile passes to run (all of `gorgon.passes.PASSES` by default, `()`
-      for none); `keep`: nodes whose values must stay readable whatever the passes do.
+      for none); `keep`: nodes whose values must stay readable whatever the passes do;
+    - `readable`: "all" (default) or "lean", what stays readable after a run (below).
 
-    Readable after a run: inputs, constants, the outputs (or the graph's sinks), the
-    gradients G.grad returned, every node built with a `name=`, and `keep`. Reading a node
-    whose buffer the passes reused raises an error that says how to keep it.
+    Readable after a run, by default: inputs, constants, every node user code built, and
+    every node G.grad returned; only the buffers of the nodes G.grad built on the way (and
+    of the passes' own terms) are shared or overwritten in place. With `readable="lean"`
+    the passes may reuse every buffer but those of the outputs (or the graph's sinks), the
+    gradients G.grad last returned per `wrt`, nodes built with a `name=`, and `keep`.
+    Reading a node whose buffer was reused raises an error that says how to keep it.
     """
 
     def __init__(self, graph: Graph, *, outputs: Sequence[Node] | None = None,
                  forward_only: bool = False, watch_nan: bool = False, watch_inf: bool = False,
                  trace: bool | Tracer | None = None, bind_dual_values: bool = False,
                  training: bool | None = None, passes: Iterable[str] = PASSES,
-                 keep: Iterable[Node] = (), inputs: Sequence[Node] | None = None):
+                 keep: Iterable[Node] = (), inputs: Sequence[Node] | None = None,
+                 readable: str = "all"):
         if not isinstance(graph, Graph):
             raise ArgumentTypeError(f"TapeMachine needs a G.Graph, got {type(graph).__name__}")
         self.passes = check_passes(passes)
+        self.readable = check_readable(readable)
         self.keep = list(keep)
         self.inputs = None if inputs is None else list(inputs)
         self.training = training
@@ -77,7 +83,7 @@ class TapeMachine(ModeSwitch):
         if self.bind_dual_values:
             keep = keep + list(self.graph.adjoints.values())
         self.program, self.locmap = compile(self.graph, self.outputs, self.forward_only,
-                                            self.passes, keep, self.inputs)
+                                            self.passes, keep, self.inputs, self.readable)
         self.buffers: list[np.ndarray | None] = [None] * self.program.registers
         for ins in self.program.instructions:
             if ins.kind == ALLOC:
@@ -173,9 +179,10 @@ class TapeMachine(ModeSwitch):
         if register is None or not self._ran:
             reason = self.program.unreadable.get(node)
             if reason is not None and self._ran:
+                lean = " or readable='all'," if self.readable == "lean" else ""
                 raise GorgonError(
                     f"the value of node {node.name!r} is not kept by this TapeMachine: {reason}. "
-                    f"Keep it with TapeMachine(g, keep=[node]), build it with a name=, or "
+                    f"Keep it with TapeMachine(g, keep=[node]){lean} build it with a name=, or "
                     f"compile without the passes that dropped it (passes=())")
             return None
         return self.buffers[register]

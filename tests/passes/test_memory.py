@@ -30,14 +30,14 @@ def test_inplace_writes_over_dead_intermediates_never_over_inputs():
     x = G.vector(g, G.Float64, 5, name="x", value=np.linspace(-1, 1, 5))
     original = x.value.copy()
     out = chain(x)
-    program, _ = G.compile(g, passes=("inplace",))
+    program, _ = G.compile(g, passes=("inplace",), readable="lean")
     flags = flags_of(program)
     assert "inplace" not in flags[0]
     assert all("inplace" in f for f in flags[1:])
     assert buffers_of(program) == 1
     G.TapeMachine(g, passes=()).run_all()
     expected = out.value.copy()
-    G.TapeMachine(g, passes=("inplace",)).run_all()
+    G.TapeMachine(g, passes=("inplace",), readable="lean").run_all()
     np.testing.assert_array_equal(x.value, original)
     np.testing.assert_allclose(out.value, expected)
 
@@ -61,16 +61,16 @@ def test_sharing_reuses_dead_buffers_and_says_how_to_keep_an_overwritten_value()
     middle = G.exp(first) + G.sin(x)
     out = G.sum(middle * G.cos(x))
     plain, _ = G.compile(g, passes=())
-    shared, _ = G.compile(g)
+    shared, _ = G.compile(g, readable="lean")
     assert buffers_of(shared) < buffers_of(plain)
     assert any("shared" in f or "inplace" in f for f in flags_of(shared))
-    machine = G.TapeMachine(g)
+    machine = G.TapeMachine(g, readable="lean")
     machine.run_all()
     expected = np.sum((np.exp(np.tanh(x.value)) + np.sin(x.value)) * np.cos(x.value))
     np.testing.assert_allclose(out.value, expected)
     with pytest.raises(GorgonError, match=rf"'{first.name}' is not kept.*keep=\[node\]"):
         first.value
-    G.TapeMachine(g, keep=[first]).run_all()
+    G.TapeMachine(g, keep=[first], readable="lean").run_all()
     np.testing.assert_allclose(first.value, np.tanh(x.value))
 
 
