@@ -75,7 +75,37 @@ def kl_div_samples():
     ]
 
 
+def one_hot_samples():
+    return [
+        Sample(np.array([0, 2, 1, 2]), 3, label="vector"),
+        Sample(np.array([[0, 3], [1, 1]]), 4, dtype=np.float32, label="matrix, float32"),
+        Sample(np.array(1), 2, dtype=np.int64, label="one label, int64"),
+        ErrorSample(randn(3), 3, error=DtypeError, match="integer input"),
+        ErrorSample(np.array([0, 1]), 0, error=ValueError, match="num_classes must be positive"),
+        ErrorSample(np.array([0, 1]), 2.0, error=TypeError, match="num_classes must be an int"),
+    ]
+
+
+def spread(*shape):
+    """Values at least 0.3 apart in each slice, so a finite-difference step never moves
+    an element into or out of sparsemax's support."""
+    count = int(np.prod(shape))
+    return rng.permutation(count).reshape(shape) * 0.3 - count * 0.15
+
+
+def sparsemax_samples():
+    return [
+        Sample(spread(3, 4) * 0.5, label="last axis"),
+        Sample(spread(2, 3, 4) * 0.2, axis=1, label="middle axis"),
+        Sample(spread(5) * 0.1, label="vector, all in the support"),
+        ErrorSample(randn(3, 4), axis=2, error=ShapeError, match="out of range"),
+        ErrorSample(np.arange(3), error=DtypeError, match="needs float inputs"),
+    ]
+
+
 MORE_SAMPLES = {
+    "one_hot": one_hot_samples,
+    "sparsemax": sparsemax_samples,
     "huber_loss": robust_loss_samples("delta"),
     "smooth_l1_loss": robust_loss_samples("beta"),
     "kl_div": kl_div_samples,

@@ -3,17 +3,16 @@ initialisers and a compile-time rewrite."""
 
 from gorgon import hookimpl
 from gorgon_ops_nn import (activations, batch_norm, batch_norm_grad, cross_entropy, dropout, embedding,
-                           layer_norm, losses, mode_switch, modern_activations, pointwise_losses,
-                           softmax)
+                           layer_norm, losses, mode_switch, modern_activations, one_hot, pointwise_losses,
+                           softmax, sparsemax)
 from gorgon_ops_nn.initializers import INITIALIZERS
 from gorgon_ops_nn.more_samples import MORE_SAMPLES
-from gorgon_ops_nn.onnx_export import MAPPINGS
 from gorgon_ops_nn.rewrites import RULES
 from gorgon_ops_nn.samples import SAMPLES
 from gorgon_ops_nn.solvers import SOLVERS
 
 MODULES = [activations, softmax, cross_entropy, losses, dropout, batch_norm, batch_norm_grad, layer_norm,
-           embedding, mode_switch, modern_activations, pointwise_losses]
+           embedding, mode_switch, modern_activations, pointwise_losses, one_hot, sparsemax]
 
 
 @hookimpl
@@ -45,9 +44,3 @@ def register_initializers(register):
 def register_rewrites(register):
     for name, rule in RULES.items():
         register(name, rule)
-
-
-@hookimpl
-def register_onnx(register):
-    for name, emit in MAPPINGS.items():
-        register(name, emit)

@@ -93,7 +93,10 @@ def logsumexp_samples():
         Sample(randn(3, 4), axis=1, label="axis 1"),
         Sample(randn(2, 3, 4), axis=(0, 2), keepdims=True, label="two axes keepdims"),
         Sample(randn(), label="scalar"),
+        Sample(randn(3, 4), 1, False, positive(3, 4), label="weights b (an input)"),
+        Sample(randn(2, 3), axis=0, keepdims=True, b=positive(3), label="broadcast weights b"),
         ErrorSample(randn(3, 4), axis=2, error=ShapeError, match="out of range"),
+        ErrorSample(randn(3, 4), b=positive(2, 3, 4), error=ShapeError, match="broadcast to the shape"),
         ErrorSample(randn(3, 0), axis=1, error=ShapeError, match="empty axis"),
     ]
 

@@ -141,33 +141,44 @@ class LogSoftmaxGrad(FusedGrad):
 
 
 class LogSumExp(Op):
-    """`logsumexp(x, axis=None, keepdims=False)`: log(sum(exp(x))) over `axis` (an int, a
-    tuple, or None for all axes), without overflow."""
+    """`logsumexp(x, axis=None, keepdims=False, b=None)`: log(sum(b * exp(x))) over `axis`
+    (an int, a tuple, or None for all axes), without overflow, as scipy's logsumexp: the
+    weights b (default 1) broadcast to x's shape; where b is 0, x may be -inf; a negative
+    sum gives NaN."""
 
     name = "logsumexp"
 
     @classmethod
-    def call(cls, x: Node, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Node:
+    def call(cls, x: Node, axis: int | tuple[int, ...] | None = None, keepdims: bool = False,
+             b: Node | np.ndarray | float | None = None) -> Node:
         if not isinstance(x, Node):
-            raise TypeError(f"logsumexp: expected a node, got {type(x).__name__}")
-        axes = normalize_axes(cls(axis=None, keepdims=keepdims), x, axis) if x.ndim else ()
-        return G.apply(cls(axis=axes, keepdims=bool(keepdims)), x)
+            raise ArgumentTypeError(f"logsumexp: expected a node, got {type(x).__name__}")
+        axes = normalize_axes(cls.name, x, axis)
+        op = cls(axis=axes, keepdims=bool(keepdims))
+        return G.apply(op, x) if b is None else G.apply(op, x, b)
 
     def kept_shape(self, x: Node) -> tuple[int, ...]:
         return tuple(1 if i in self.axis else d for i, d in enumerate(x.shape))
 
-    def infer(self, x: Node) -> TensorType:
-        dtype = require_float(self, x)
+    def infer(self, x: Node, *b: Node) -> TensorType:
+        dtype = require_float(self, x, *b)
+        if b and elementwise(self, x, *b).shape != x.shape:
+            raise shape_error(self, "the weights b must broadcast to the shape of x", x, *b)
         if any(x.shape[a] == 0 for a in self.axis):
-            raise shape_error(self, "cannot reduce an empty axis", x)
+            raise shape_error(self, "cannot reduce an empty axis", x, *b)
         if self.keepdims:
             return TensorType(self.kept_shape(x), dtype)
         return TensorType(tuple(d for i, d in enumerate(x.shape) if i not in self.axis), dtype)
 
-    def forward(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def forward(self, x: np.ndarray, *b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        if b and not np.all(b[0]):
+            x = np.where(b[0] == 0, -np.inf, x)
         peak = shifted_max(x, self.axis)
-        total = np.asarray(np.sum(np.exp(x - peak), axis=self.axis, keepdims=True))
-        with np.errstate(divide="ignore"):
+        terms = np.exp(x - peak)
+        if b:
+            terms *= b[0]
+        total = np.asarray(np.sum(terms, axis=self.axis, keepdims=True))
+        with np.errstate(divide="ignore", invalid="ignore"):
             np.log(total, out=total)
         total += peak
         result = total if self.keepdims else np.squeeze(total, axis=self.axis)
@@ -179,7 +190,10 @@ class LogSumExp(Op):
     def vjp(self, inputs, output, gy):
         x = inputs[0]
         kept = self.kept_shape(x)
-        return (G.reshape(gy, kept) * G.exp(x - G.reshape(output, kept)),)
+        share = G.reshape(gy, kept) * G.exp(x - G.reshape(output, kept))
+        if len(inputs) == 1:
+            return (share,)
+        return lambda: share * inputs[1], lambda: share
 
 
 OPS = [Softmax, SoftmaxGrad, LogSoftmax, LogSoftmaxGrad, LogSumExp]
