@@ -103,7 +103,36 @@ def sparsemax_samples():
     ]
 
 
+def positive(*shape):
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def group_norm_samples():
+    return [
+        Sample(randn(2, 4, 3), 2, positive(4), randn(4), label="(N, C, L), 2 groups"),
+        Sample(randn(2, 6, 2, 2), 3, positive(6), randn(6), label="NCHW, 3 groups"),
+        Sample(randn(3, 4), 1, positive(4), randn(4), eps=1e-3, label="(N, C), one group"),
+        ErrorSample(randn(2, 5, 3), 2, positive(5), randn(5), error=ShapeError,
+                    match=r"channels \(5\) are not divisible by num_groups \(2\)"),
+        ErrorSample(randn(2, 4, 3), 2, positive(3), randn(3), error=ShapeError, match=r"shape \(4,\)"),
+        ErrorSample(randn(4), 2, positive(4), randn(4), error=ShapeError, match="at least 2 dimensions"),
+        ErrorSample(randn(2, 4, 3), 0, positive(4), randn(4), error=ValueError, match="num_groups"),
+    ]
+
+
+def instance_norm_samples():
+    return [
+        Sample(randn(2, 3, 4), positive(3), randn(3), label="(N, C, L)"),
+        Sample(randn(2, 2, 3, 2), positive(2), randn(2), eps=1e-3, label="NCHW"),
+        ErrorSample(randn(2, 3), positive(3), randn(3), error=ShapeError, match="at least 3 dimensions"),
+        ErrorSample(randn(2, 3, 4), positive(3), randn(3).astype(np.float32), error=DtypeError,
+                    match="share one dtype"),
+    ]
+
+
 MORE_SAMPLES = {
+    "group_norm": group_norm_samples,
+    "instance_norm": instance_norm_samples,
     "one_hot": one_hot_samples,
     "sparsemax": sparsemax_samples,
     "huber_loss": robust_loss_samples("delta"),

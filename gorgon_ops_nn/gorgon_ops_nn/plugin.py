@@ -3,7 +3,7 @@ initialisers and a compile-time rewrite."""
 
 from gorgon import hookimpl
 from gorgon_ops_nn import (activations, batch_norm, batch_norm_grad, cross_entropy, dropout, embedding,
-                           layer_norm, losses, mode_switch, modern_activations, one_hot, pointwise_losses,
+                           group_norm, layer_norm, losses, mode_switch, modern_activations, one_hot, pointwise_losses,
                            softmax, sparsemax)
 from gorgon_ops_nn.initializers import INITIALIZERS
 from gorgon_ops_nn.more_samples import MORE_SAMPLES
@@ -12,7 +12,8 @@ from gorgon_ops_nn.samples import SAMPLES
 from gorgon_ops_nn.solvers import SOLVERS
 
 MODULES = [activations, softmax, cross_entropy, losses, dropout, batch_norm, batch_norm_grad, layer_norm,
-           embedding, mode_switch, modern_activations, pointwise_losses, one_hot, sparsemax]
+           embedding, mode_switch, modern_activations, pointwise_losses, one_hot, sparsemax,
+           group_norm]
 
 
 @hookimpl

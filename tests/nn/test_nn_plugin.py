@@ -14,7 +14,7 @@ OPS = {
     "batch_norm", "batch_norm_grad", "batch_norm_scale_grad", "layer_norm", "layer_norm_grad",
     "layer_norm_scale_grad", "embedding", "mode_switch",
     "silu", "hardswish", "selu", "softsign", "huber_loss", "smooth_l1_loss", "kl_div",
-    "one_hot", "sparsemax",
+    "one_hot", "sparsemax", "group_norm", "instance_norm",
 }
 SOLVERS = {"SGD", "Momentum", "Adam", "AdamW", "RMSProp", "AdaGrad", "AdaDelta", "BarzilaiBorwein"}
 INITIALIZERS = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "gaussian", "uniform",
