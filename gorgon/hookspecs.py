@@ -66,3 +66,19 @@ def register_rewrites(register):
     existing term, or None when it does not apply. Rules must keep the value: the
     TapeMachine gives the same results with the ``rewrite`` pass on or off.
     """
+
+
+@hookspec
+def register_onnx(register):
+    """Register ONNX export mappings: call ``register(op_name, emit)`` once per op.
+
+    ``emit(builder, node, inputs)`` writes the ONNX nodes that compute ``node`` (a node of
+    the op ``op_name``: its parameters are ``node.op.params``, its inputs' shapes and
+    dtypes ``node.inputs[i].shape`` / ``.dtype``) and returns the ONNX name of the result.
+    ``inputs`` holds the ONNX names of ``node.inputs``. The builder comes from gorgon_onnx:
+    ``builder.add(op_type, inputs, **attributes)`` adds an ONNX node and returns its output
+    name, ``builder.constant(array)`` adds a constant, ``builder.opset`` is the target
+    opset, ``builder.unsupported(reason)`` refuses parameters ONNX cannot express. Emitters
+    never import onnx, so a plugin keeps its own dependencies. Exporting a graph with an
+    op that has no mapping fails, naming every such op at once.
+    """
