@@ -76,7 +76,8 @@ class ExponentialLR(Schedule):
 
 
 class CosineLR(Schedule):
-    """Half a cosine from the base rate down to `min_lr` over `total_epochs` epochs."""
+    """Half a cosine from the base rate down to `min_lr` over `total_epochs` epochs, then
+    `min_lr` (PyTorch's CosineAnnealingLR would rise again)."""
 
     def __init__(self, total_epochs: int, min_lr: float = 0.0):
         super().__init__()

@@ -93,7 +93,7 @@ class Trainer:
         nodes = self.model.parameter_nodes(G.Graph())
         if not nodes:
             raise G.ArgumentValueError("Trainer: the model has no parameters to train")
-        if hasattr(spec, "rebind"):
+        if hasattr(spec, "rebind") and not isinstance(spec, type):
             spec.rebind(nodes)
             return spec
         if not callable(spec):
