@@ -7,6 +7,7 @@ from gorgon_ops_nn import (activations, batch_norm, batch_norm_grad, cross_entro
                            softmax, sparsemax)
 from gorgon_ops_nn.initializers import INITIALIZERS
 from gorgon_ops_nn.more_samples import MORE_SAMPLES
+from gorgon_ops_nn.onnx_export import MAPPINGS
 from gorgon_ops_nn.rewrites import RULES
 from gorgon_ops_nn.samples import SAMPLES
 from gorgon_ops_nn.solvers import SOLVERS
@@ -45,3 +46,9 @@ def register_initializers(register):
 def register_rewrites(register):
     for name, rule in RULES.items():
         register(name, rule)
+
+
+@hookimpl
+def register_onnx(register):
+    for name, emit in MAPPINGS.items():
+        register(name, emit)
