@@ -143,7 +143,8 @@ def grad(cost: Node, *wrt: Node, grad_output: Node | None = None,
 
     `cost` must be a float scalar unless `grad_output` (a node of cost's shape) seeds it.
     A `w` that cost does not depend on is a GradError, or a zeros constant with
-    `allow_unused=True` (PyTorch's choice).
+    `allow_unused=True` (PyTorch's choice). A G.grad that raises leaves the graph exactly
+    as it was (nodes, version, gradient maps).
     """
     if not isinstance(cost, Node):
         raise TypeError(f"G.grad: cost must be a node, got {type(cost).__name__}")
@@ -165,6 +166,7 @@ def grad(cost: Node, *wrt: Node, grad_output: Node | None = None,
         raise GradError(f"G.grad: grad_output must be a node of cost's graph, got {grad_output!r}")
     if grad_output is not None and (grad_output.shape != cost.shape or grad_output.dtype != cost.dtype):
         raise GradError(f"G.grad: grad_output {describe(grad_output)} must match cost {describe(cost)}")
+    mark = graph.mark()
     graph.building_grad = True
     try:
         seed = grad_output if grad_output is not None else constant(
@@ -179,6 +181,9 @@ def grad(cost: Node, *wrt: Node, grad_output: Node | None = None,
                                     "(pass allow_unused=True for zeros)")
                 result = constant(np.zeros(w.shape, w.dtype), graph, name=f"d{w.name}")
             results.append(result)
+    except BaseException:
+        graph.rollback(mark)
+        raise
     finally:
         graph.building_grad = False
     graph.adjoints.update(adjoints)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
 if TYPE_CHECKING:
     from gorgon.node import Node
+
+
+Result = TypeVar("Result")
 
 
 class ValueSource(Protocol):
@@ -60,6 +64,30 @@ class Graph:
         self.version += 1
         return len(self.nodes) - 1
 
+    def mark(self) -> tuple[int, int]:
+        """Where building stands now: what `rollback` returns to."""
+        return len(self.nodes), self.version
+
+    def rollback(self, mark: tuple[int, int]) -> None:
+        """Drop every node built since `mark` (building that failed part way), so the graph
+        is exactly as it was then: nodes, version and the sets that name built nodes."""
+        count, version = mark
+        if len(self.nodes) > count:
+            dropped = set(self.nodes[count:])
+            del self.nodes[count:]
+            self.bypassed -= dropped
+        self.version = version
+
+    def atomic(self, build: Callable[[], Result]) -> Result:
+        """`build()`, and if it raises (anything, KeyboardInterrupt included), the graph
+        as it was before: no half-built node stays behind."""
+        mark = self.mark()
+        try:
+            return build()
+        except BaseException:
+            self.rollback(mark)
+            raise
+
     def __len__(self) -> int:
         return len(self.nodes)
 
@@ -92,3 +120,17 @@ class Graph:
         from gorgon.dot import graph_to_dot
 
         return graph_to_dot(self)
+
+
+def graph_in(args: Sequence[Any], params: dict[str, Any]) -> Graph | None:
+    """The graph of the first node (or the first graph) among an op call's arguments,
+    looking one level into lists and tuples: the graph a failed call must roll back."""
+    from gorgon.node import Node
+
+    for arg in (*args, *params.values()):
+        for item in arg if isinstance(arg, (list, tuple)) else (arg,):
+            if isinstance(item, Node):
+                return item.graph
+            if isinstance(item, Graph):
+                return item
+    return None

@@ -191,12 +191,17 @@ def _to_float64(node: Node) -> Node:
 
 def apply(op: Op, *args: Any, graph: Graph | None = None) -> Node:
     """Build the node `op(*args)`: lift the arguments and infer the output type, where a
-    wrong input fails, naming the op and the nodes. When a registered rewrite rule has a
-    stable form for it (log(sigmoid(x)) -> -softplus(-x)), that form is built instead."""
+    wrong input fails, naming the op and the nodes, and leaving the graph as it was. When
+    a registered rewrite rule has a stable form for it (log(sigmoid(x)) -> -softplus(-x)),
+    that form is built instead."""
     if graph is None:
         graph = graph_of(args)
     if graph is None:
         raise GorgonError(f"{op.name}: needs at least one node among its inputs to know its graph")
+    return graph.atomic(lambda: _build(op, args, graph))
+
+
+def _build(op: Op, args: Sequence[Any], graph: Graph) -> Node:
     inputs = lift(args, graph)
     out_type = op.infer(*inputs)
     from gorgon.passes.rewrite import stable_form
