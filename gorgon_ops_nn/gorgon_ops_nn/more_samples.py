@@ -130,7 +130,52 @@ def instance_norm_samples():
     ]
 
 
+def ctc_inputs(frames, batch, classes, longest):
+    logits = randn(frames, batch, classes)
+    log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    targets = rng.integers(1, classes, (batch, longest))
+    return log_probs, targets
+
+
+def ctc_loss_samples():
+    log_probs, targets = ctc_inputs(6, 3, 4, 3)
+    concatenated = np.array([1, 2, 2, 3, 1])
+    return [
+        Sample(log_probs, targets, np.array([6, 5, 4]), np.array([3, 2, 1]), second_order=False,
+               label="padded, mean"),
+        Sample(log_probs, concatenated, np.array([6, 6, 3]), np.array([2, 2, 1]), reduction="sum",
+               second_order=False, label="concatenated, sum"),
+        Sample(log_probs, targets, np.array([6, 4, 2]), np.array([3, 0, 1]), reduction="none", blank=0,
+               second_order=False, label="empty target, none"),
+        Sample(log_probs[:, :, ::-1].copy(), targets - 1, np.array([6, 6, 6]), np.array([2, 3, 1]),
+               blank=3, second_order=False, label="last class blank"),
+        ErrorSample(log_probs[0], targets, np.array([6, 5, 4]), np.array([3, 2, 1]), error=ShapeError,
+                    match=r"\(T, N, C\)"),
+        ErrorSample(log_probs, targets, np.array([6, 5]), np.array([3, 2, 1]), error=ShapeError,
+                    match=r"lengths must have shape \(3,\)"),
+        ErrorSample(log_probs, targets * 1.0, np.array([6, 5, 4]), np.array([3, 2, 1]), error=DtypeError,
+                    match="must be integers"),
+        ErrorSample(log_probs, targets, np.array([6, 5, 4]), np.array([3, 2, 1]), blank=4, error=ShapeError,
+                    match="blank 4"),
+        ErrorSample(log_probs, targets, np.array([6, 5, 4]), np.array([3, 2, 1]), reduction="batchmean",
+                    error=ValueError, match="reduction must be"),
+    ]
+
+
+def ctc_loss_grad_samples():
+    log_probs, targets = ctc_inputs(5, 2, 3, 2)
+    lengths = np.array([5, 4]), np.array([2, 1])
+    return [
+        Sample(log_probs, targets, *lengths, randn(), wrt=(4,), second_order=False, label="mean"),
+        Sample(log_probs, targets, *lengths, randn(2), reduction="none", wrt=(4,), second_order=False,
+               label="none"),
+        ErrorSample(log_probs, targets, *lengths, randn(2), error=ShapeError, match="gy must have"),
+    ]
+
+
 MORE_SAMPLES = {
+    "ctc_loss": ctc_loss_samples,
+    "ctc_loss_grad": ctc_loss_grad_samples,
     "group_norm": group_norm_samples,
     "instance_norm": instance_norm_samples,
     "one_hot": one_hot_samples,
