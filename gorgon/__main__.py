@@ -22,6 +22,8 @@ def plugins_report() -> str:
             if names:
                 lines.append(f"  {kind}: " + " ".join(sorted(names)))
         lines += [f"  ERROR: {failure}" for failure in info.failures]
+    lines += [f"{name}: {dist} (not loaded: {reason})" for name, (dist, reason) in registry.skipped.items()]
+    lines += [f"ERROR: {problem}" for problem in registry.selection_problems]
     if not lines:
         lines.append("no gorgon plugins installed")
     failed = sum(bool(info.failures) for info in registry.plugins.values())

@@ -49,6 +49,9 @@ def tensor(graph: Graph, dtype: Any, shape: Any = (), name: str | None = None,
         init = registry.initializer(init)()
     if init is not None:
         value = init(dims, dtype)
+        if value is None:
+            raise BindError(f"{label}: the initialiser {getattr(init, '__name__', init)!r} returned "
+                            f"None, not a {dtype} array of shape {dims}")
     array = None if value is None else _as_value(label, dims, dtype, value)
     node = Node(graph, INPUT, dims, dtype, name=name)
     if array is not None:

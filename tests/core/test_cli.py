@@ -29,7 +29,11 @@ def test_plugins_lists_the_installed_core_plugin_and_its_ops():
 def test_plugins_with_every_plugin_disabled():
     done = run_cli("plugins", GORGON_PLUGINS="")
     assert done.returncode == 0
-    assert done.stdout.splitlines() == ["no gorgon plugins installed", "0 ops in all"]
+    lines = done.stdout.splitlines()
+    assert "core: gorgon-ops-core (not loaded: left out by GORGON_PLUGINS='')" in lines
+    assert lines[-2].startswith("ERROR: GORGON_PLUGINS is set but empty, so no plugin is loaded "
+                                "(installed plugins: ")
+    assert lines[-1] == "0 ops in all"
 
 
 def test_main_reports_a_broken_plugin(fake_plugin, monkeypatch, capsys):
@@ -50,7 +54,6 @@ def test_main_needs_a_command(capsys):
 
 
 def test_main_with_no_plugin_installed(monkeypatch, capsys):
-    monkeypatch.setenv("GORGON_PLUGINS", "")
-    monkeypatch.setattr(cli, "registry", Registry())
+    monkeypatch.setattr(cli, "registry", Registry(group="gorgon_no_such_group"))
     assert cli.main(["plugins"]) == 0
     assert capsys.readouterr().out == "no gorgon plugins installed\n0 ops in all\n"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gorgon as G
-from gorgon.errors import OpNotFound
+from gorgon.errors import OpNotFound, PluginError
 from gorgon.registry import Registry, _distribution
 
 
@@ -33,8 +33,10 @@ def test_solvers_and_initializers_are_registered_and_checked(monkeypatch):
 
     reg = Registry()
     reg.add_plugin(Plugin(), "solving")
-    assert reg.solver("SGD") is Plugin.SGD
-    assert reg.initializer("zeros")() is np.zeros
+    with pytest.raises(PluginError, match="solver 'SGD' is registered twice by plugin 'solving'"):
+        reg.solver("SGD")
+    with pytest.raises(PluginError, match="initialiser 'zeros' is registered twice by plugin 'solving'"):
+        reg.initializer("zeros")
     error = reg.plugins["solving"].error
     assert "solver 'SGD' is registered twice" in error and "'not a class'" in error
     assert "initialiser 'zeros' is registered twice" in error and "'not valid'" in error
