@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gorgon.errors import DtypeError, ShapeError
+from gorgon.errors import ArgumentTypeError, DtypeError, ShapeError
 from gorgon.types import TensorType, describe
 
 if TYPE_CHECKING:
     from gorgon.node import Node
     from gorgon.op import Op
 
+INT64_MAX = int(np.iinfo(np.int64).max)
+
 
 def describe_all(nodes: Iterable[Node]) -> str:
     return ", ".join(describe(n) for n in nodes)
 
 
-def shape_error(op: Op, message: str, *nodes: Node) -> ShapeError:
-    suffix = f"; inputs: {describe_all(nodes)}" if nodes else ""
-    return ShapeError(f"{op}: {message}{suffix}")
+def shape_error(op: Op | str, message: str, *nodes: Node) -> ShapeError:
+    return ShapeError(f"{op}: {message}{_inputs(nodes)}")
 
 
-def dtype_error(op: Op, message: str, *nodes: Node) -> DtypeError:
-    suffix = f"; inputs: {describe_all(nodes)}" if nodes else ""
-    return DtypeError(f"{op}: {message}{suffix}")
+def dtype_error(op: Op | str, message: str, *nodes: Node) -> DtypeError:
+    return DtypeError(f"{op}: {message}{_inputs(nodes)}")
 
 
 def broadcast_shape(op: Op, *nodes: Node) -> tuple[int, ...]:
@@ -72,19 +73,90 @@ def elementwise(op: Op, *nodes: Node, floats_only: bool = False) -> TensorType:
     return TensorType(broadcast_shape(op, *nodes), dtype)
 
 
-def normalize_axes(op: Op, node: Node, axis: int | Iterable[int] | None) -> tuple[int, ...]:
-    """Axes as a sorted tuple of non-negative ints; None means all axes."""
+def integer(op: Op | str, what: str, value: Any, *nodes: Node) -> int:
+    """`value` as an int: a Python or numpy integer, not a bool or a float (`nodes` are
+    named in the error)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ArgumentTypeError(f"{_label(op)}: {what} must be an integer, got "
+                                f"{type(value).__name__} {value!r}{_inputs(nodes)}")
+    return int(value)
+
+
+def integers(op: Op | str, what: str, value: Any, *nodes: Node) -> tuple[int, ...]:
+    """An integer or a sequence of integers, as a tuple of ints."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return (int(value),)
+    if not isinstance(value, (tuple, list, range, np.ndarray)):
+        raise ArgumentTypeError(f"{_label(op)}: {what} must be an integer or a sequence of "
+                                f"integers, got {type(value).__name__} {value!r}{_inputs(nodes)}")
+    return tuple(integer(op, what, v, *nodes) for v in value)
+
+
+def check_size(op: Op | str, shape: tuple[int, ...], dtype: Any, *nodes: Node) -> None:
+    """A ShapeError when an array of `shape` and `dtype` would have more elements or
+    bytes than a 64-bit size can count (numpy could never allocate it)."""
+    count = math.prod(shape)
+    if count * np.dtype(dtype).itemsize > INT64_MAX:
+        raise shape_error(_label(op), f"shape {shape} has {count} elements of {np.dtype(dtype)}, more "
+                          f"than a 64-bit size can count", *nodes)
+
+
+def check_shape(op: Op | str, shape: Any, dtype: Any, *nodes: Node) -> tuple[int, ...]:
+    """A shape (an int or a sequence of ints) as a tuple of non-negative ints that
+    `check_size` accepts."""
+    dims = integers(op, "shape", shape, *nodes)
+    if any(d < 0 for d in dims):
+        raise shape_error(_label(op), f"shape {dims} has a negative dimension", *nodes)
+    check_size(op, dims, dtype, *nodes)
+    return dims
+
+
+def normalize_axis(op: Op | str, node: Node, axis: Any, *nodes: Node, new: bool = False) -> int:
+    """One axis of `node` (of the result, one dimension more, when `new`) as a
+    non-negative int; `nodes` are named in the error with `node`."""
+    value = integer(op, "axis", axis, node, *nodes)
+    ndim = node.ndim + int(new)
+    if not -ndim <= value < ndim:
+        where = f"{ndim} dimensions of the result" if new else _dimensions(ndim)
+        raise shape_error(_label(op), f"axis {value} is out of range for {where}", node, *nodes)
+    return value % ndim
+
+
+def normalize_axes(op: Op | str, node: Node, axis: Any) -> tuple[int, ...]:
+    """Axes (an int, a sequence of ints, or None for all) as a sorted tuple of distinct
+    non-negative ints. Error messages show `op` (an op, or only its name when the op's
+    parameters are not known yet) and the axis the user passed."""
     if axis is None:
         return tuple(range(node.ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    result = []
-    for a in axes:
-        if not -node.ndim <= a < max(node.ndim, 1) or (node.ndim == 0 and a not in (0, -1)):
-            raise shape_error(op, f"axis {a} is out of range for {node.ndim} dimensions", node)
-        result.append(int(a) % max(node.ndim, 1))
+    axes = integers(op, "axis", axis, node)
+    result = [normalize_axis(op, node, a) for a in axes]
     if len(set(result)) != len(result):
-        raise shape_error(op, f"repeated axis in {axes}", node)
+        raise shape_error(_label(op), f"repeated axis in axis={axis!r}", node)
     return tuple(sorted(result))
+
+
+def normalize_permutation(op: Op | str, node: Node, axes: Any) -> tuple[int, ...]:
+    """`axes` as a permutation of the node's axes (negative axes counted from the end)."""
+    order = integers(op, "axes", axes, node)
+    ndim = node.ndim
+    result = tuple(a % ndim for a in order if -ndim <= a < ndim)
+    if len(order) != ndim or len(result) != ndim or sorted(result) != list(range(ndim)):
+        raise shape_error(_label(op), f"axes={axes!r} are not a permutation of {_dimensions(ndim)}",
+                          node)
+    return result
+
+
+def _inputs(nodes: Iterable[Node]) -> str:
+    text = describe_all(nodes)
+    return f"; inputs: {text}" if text else ""
+
+
+def _label(op: Op | str) -> str:
+    return op if isinstance(op, str) else str(op)
+
+
+def _dimensions(ndim: int) -> str:
+    return f"{ndim} dimension{'s' if ndim != 1 else ''}"
 
 
 def random_spec(op_name: str, graph: object, shape: object, dtype: object) -> tuple[tuple[int, ...], np.dtype]:
@@ -95,10 +167,7 @@ def random_spec(op_name: str, graph: object, shape: object, dtype: object) -> tu
 
     if not isinstance(graph, Graph):
         raise TypeError(f"{op_name}: first argument must be a G.Graph, got {type(graph).__name__}")
-    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    if any(int(d) < 0 for d in dims):
-        raise ShapeError(f"{op_name}: shape {dims} has a negative dimension")
     checked = as_dtype(dtype)
     if checked.kind != "f":
         raise DtypeError(f"{op_name}: draws floats, got dtype {checked}")
-    return tuple(int(d) for d in dims), checked
+    return check_shape(op_name, shape, checked), checked

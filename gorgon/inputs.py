@@ -10,6 +10,7 @@ import numpy as np
 from gorgon.dtypes import as_dtype
 from gorgon.errors import BindError, DtypeError, ShapeError
 from gorgon.graph import Graph
+from gorgon.infer import check_size
 from gorgon.node import INPUT, Node
 from gorgon.op import constant as graph_constant
 
@@ -41,6 +42,7 @@ def tensor(graph: Graph, dtype: Any, shape: Any = (), name: str | None = None,
     label = "input" if name is None else f"input {name!r}"
     dims = _check_shape(shape, label)
     dtype = as_dtype(dtype)
+    check_size(label, dims, dtype)
     if value is not None and init is not None:
         raise BindError(f"{label}: give value= or init=, not both")
     if isinstance(init, str):

@@ -24,6 +24,7 @@ import numpy as np
 
 from gorgon.errors import GorgonError, NonDifferentiable
 from gorgon.graph import Graph
+from gorgon.infer import check_size
 from gorgon.node import CONSTANT, OPERATION, Node
 from gorgon.types import TensorType
 
@@ -204,6 +205,7 @@ def apply(op: Op, *args: Any, graph: Graph | None = None) -> Node:
 def _build(op: Op, args: Sequence[Any], graph: Graph) -> Node:
     inputs = lift(args, graph)
     out_type = op.infer(*inputs)
+    check_size(op, out_type.shape, out_type.dtype, *inputs)
     from gorgon.passes.rewrite import stable_form
 
     stable = stable_form(graph, op, inputs, out_type)

@@ -5,7 +5,8 @@ import numpy as np
 import gorgon as G
 from gorgon import Op, TensorType
 from gorgon.dtypes import Int64
-from gorgon.infer import normalize_axes, require_numeric, shape_error
+from gorgon.errors import ArgumentTypeError
+from gorgon.infer import normalize_axes, normalize_axis, require_numeric, shape_error
 
 
 def reduced_shape(shape, axes, keepdims):
@@ -32,9 +33,8 @@ class Reduction(Op):
     @classmethod
     def call(cls, x, axis=None, keepdims=False):
         if not isinstance(x, G.Node):
-            raise TypeError(f"{cls.name}: expected a node, got {type(x).__name__}")
-        return G.apply(cls(axis=normalize_axes(cls(axis=None, keepdims=keepdims), x, axis),
-                           keepdims=bool(keepdims)), x)
+            raise ArgumentTypeError(f"{cls.name}: expected a node, got {type(x).__name__}")
+        return G.apply(cls(axis=normalize_axes(cls.name, x, axis), keepdims=bool(keepdims)), x)
 
     def infer(self, x):
         dtype = require_numeric(self, x)
@@ -132,7 +132,7 @@ class ArgReduction(Op):
     @classmethod
     def call(cls, x, axis=None, keepdims=False):
         if axis is not None:
-            (axis,) = normalize_axes(cls(axis=None, keepdims=False), x, axis)
+            axis = normalize_axis(cls.name, x, axis)
         return G.apply(cls(axis=axis, keepdims=bool(keepdims)), x)
 
     def infer(self, x):

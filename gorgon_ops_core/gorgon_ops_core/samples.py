@@ -108,6 +108,8 @@ def reduction_samples(make=randn):
             Sample(make(), label="scalar"),
             ErrorSample(make(3, 4), axis=2, error=ShapeError, match="out of range"),
             ErrorSample(make(3, 4), axis=(0, 0), error=ShapeError, match="repeated axis"),
+            ErrorSample(make(), axis=0, error=ShapeError, match="axis 0 is out of range for 0 dimensions"),
+            ErrorSample(make(3, 4), axis=1.5, error=ArgumentTypeError, match="axis must be an integer"),
         ]
 
     return factory
@@ -124,6 +126,7 @@ def arg_samples():
         Sample(distinct(3, 4), axis=1),
         Sample(distinct(2, 3, 4), axis=0, keepdims=True),
         ErrorSample(distinct(3, 4), axis=3, error=ShapeError, match="out of range"),
+        ErrorSample(distinct(3, 4), axis=1.0, error=ArgumentTypeError, match="axis must be an integer"),
         ErrorSample(np.zeros((0, 2)), error=ShapeError, match="empty"),
     ]
 
@@ -166,6 +169,7 @@ def reshape_samples():
         ErrorSample(randn(3, 4), (5, 2), error=ShapeError, match="cannot reshape"),
         ErrorSample(randn(3, 4), (-1, -1), error=ShapeError, match="invalid target shape"),
         ErrorSample(randn(3, 4), (-1, 5), error=ShapeError, match="cannot infer"),
+        ErrorSample(randn(3, 4), (3, 4.0), error=ArgumentTypeError, match="shape must be an integer"),
     ]
 
 
@@ -174,6 +178,7 @@ def flatten_samples():
         Sample(randn(2, 3, 4), label="all"),
         Sample(randn(2, 3, 4), 1, label="from axis 1"),
         ErrorSample(randn(2, 3), 3, error=ShapeError, match="out of range"),
+        ErrorSample(randn(2, 3), 1.5, error=ArgumentTypeError, match="start_axis must be an integer"),
     ]
 
 
@@ -183,6 +188,7 @@ def transpose_samples():
         Sample(randn(2, 3, 4), (1, 2, 0), label="permutation"),
         Sample(randn(2, 3, 4), (-1, 0, 1), label="negative axes"),
         ErrorSample(randn(2, 3), (0, 0), error=ShapeError, match="not a permutation"),
+        ErrorSample(randn(2, 3), (2, 1), error=ShapeError, match=r"axes=\(2, 1\) are not a permutation"),
     ]
 
 
@@ -191,6 +197,7 @@ def squeeze_samples():
         Sample(randn(1, 3, 1), label="all"),
         Sample(randn(1, 3, 1), axis=2),
         ErrorSample(randn(2, 3), axis=0, error=ShapeError, match="not 1"),
+        ErrorSample(randn(), axis=0, error=ShapeError, match="axis 0 is out of range for 0 dimensions"),
     ]
 
 
@@ -200,6 +207,7 @@ def expand_dims_samples():
         Sample(randn(3, 4), -1, label="last"),
         Sample(randn(3), 1),
         ErrorSample(randn(3), 3, error=ShapeError, match="out of range"),
+        ErrorSample(randn(3), 0.5, error=ArgumentTypeError, match="axis must be an integer"),
     ]
 
 
@@ -208,6 +216,7 @@ def broadcast_to_samples():
         Sample(randn(4), (3, 4)),
         Sample(randn(3, 1), (2, 3, 5), label="expand"),
         ErrorSample(randn(3), (4,), error=ShapeError, match="cannot broadcast"),
+        ErrorSample(randn(1, 1), (2 ** 32, 2 ** 32), error=ShapeError, match="more than a 64-bit size"),
     ]
 
 
@@ -219,6 +228,7 @@ def concat_samples():
         ErrorSample([randn(2, 3), randn(2, 4)], error=ShapeError, match="shapes differ"),
         ErrorSample([randn(2, 3), randn(3)], error=ShapeError, match="same number of dimensions"),
         ErrorSample([randn(2, 3), randn(2, 3)], axis=2, error=ShapeError, match="out of range"),
+        ErrorSample([randn(), randn()], error=ShapeError, match="out of range for 0 dimensions"),
     ]
 
 
@@ -228,6 +238,7 @@ def stack_samples():
         Sample([randn(2, 3), randn(2, 3), randn(2, 3)], axis=2, label="last axis"),
         ErrorSample([randn(2, 3), randn(3, 2)], error=ShapeError, match="same shape"),
         ErrorSample([randn(2, 3), randn(2, 3).astype(np.float32)], error=DtypeError, match="share one dtype"),
+        ErrorSample([randn(2), randn(2)], axis=-3, error=ShapeError, match="out of range"),
     ]
 
 
@@ -296,6 +307,7 @@ def random_samples(**params):
             Sample(Graph(), 5, **params, label="int shape"),
             ErrorSample(Graph(), (3,), dtype=np.int64, **params, error=DtypeError, match="draws floats"),
             ErrorSample(Graph(), (-1,), **params, error=ShapeError, match="negative dimension"),
+            ErrorSample(Graph(), (2 ** 40, 2 ** 40), **params, error=ShapeError, match="more than a 64-bit"),
         ]
 
     return factory

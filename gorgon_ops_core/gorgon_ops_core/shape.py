@@ -1,11 +1,19 @@
 """Shape ops: reshape flatten transpose squeeze expand_dims broadcast_to concat stack.
 With `out` given, kernels copy into it; without, they may return views."""
 
+import math
+
 import numpy as np
 
 import gorgon as G
 from gorgon import Op, TensorType
-from gorgon.infer import normalize_axes, same_dtype, shape_error
+from gorgon.infer import (check_size, integer, integers, normalize_axes, normalize_axis, normalize_permutation, same_dtype,
+                          shape_error)
+
+
+def nodes_in(*args):
+    """The nodes among `args` (for error messages about the other arguments)."""
+    return [a for a in args if isinstance(a, G.Node)]
 
 
 def copy_into(result, out):
@@ -16,16 +24,15 @@ def copy_into(result, out):
 
 
 def resolve_shape(op, x, shape):
-    shape = tuple(int(d) for d in shape)
     unknown = [i for i, d in enumerate(shape) if d == -1]
     if len(unknown) > 1 or any(d < -1 for d in shape):
         raise shape_error(op, f"invalid target shape {shape}", x)
     if unknown:
-        known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
+        known = math.prod(d for d in shape if d != -1)
         if known == 0 or x.size % known:
             raise shape_error(op, f"cannot infer -1 in {shape} for {x.size} elements", x)
         shape = tuple(x.size // known if d == -1 else d for d in shape)
-    if int(np.prod(shape, dtype=np.int64)) != x.size:
+    if math.prod(shape) != x.size:
         raise shape_error(op, f"cannot reshape {x.size} elements into {shape}", x)
     return shape
 
@@ -37,9 +44,7 @@ class Reshape(Op):
 
     @classmethod
     def call(cls, x, shape):
-        if isinstance(shape, (int, np.integer)):
-            shape = (shape,)
-        return G.apply(cls(shape=tuple(int(d) for d in shape)), x)
+        return G.apply(cls(shape=integers(cls.name, "shape", shape, *nodes_in(x))), x)
 
     def infer(self, x):
         return TensorType(resolve_shape(self, x, self.shape), x.dtype)
@@ -58,7 +63,7 @@ class Flatten(Op):
 
     @classmethod
     def call(cls, x, start_axis=0):
-        return G.apply(cls(start_axis=int(start_axis)), x)
+        return G.apply(cls(start_axis=integer(cls.name, "start_axis", start_axis)), x)
 
     def infer(self, x):
         if not 0 <= self.start_axis <= max(x.ndim - 1, 0):
@@ -80,15 +85,13 @@ class Transpose(Op):
 
     @classmethod
     def call(cls, x, axes=None):
-        return G.apply(cls(axes=None if axes is None else tuple(int(a) for a in axes)), x)
+        return G.apply(cls(axes=None if axes is None else integers(cls.name, "axes", axes, *nodes_in(x))), x)
 
     def permutation(self, ndim):
         return tuple(reversed(range(ndim))) if self.axes is None else self.axes
 
     def infer(self, x):
-        axes = self.permutation(x.ndim)
-        if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-            raise shape_error(self, f"axes {axes} are not a permutation of {x.ndim} axes", x)
+        axes = normalize_permutation(self, x, self.permutation(x.ndim))
         return TensorType(tuple(x.shape[a] for a in axes), x.dtype)
 
     def forward(self, x, out=None):
@@ -106,9 +109,8 @@ class Squeeze(Op):
 
     @classmethod
     def call(cls, x, axis=None):
-        probe = cls(axis=None)
         axes = tuple(i for i, d in enumerate(x.shape) if d == 1) if axis is None \
-            else normalize_axes(probe, x, axis)
+            else normalize_axes(cls.name, x, axis)
         return G.apply(cls(axis=axes), x)
 
     def infer(self, x):
@@ -131,12 +133,10 @@ class ExpandDims(Op):
 
     @classmethod
     def call(cls, x, axis):
-        return G.apply(cls(axis=int(axis)), x)
+        return G.apply(cls(axis=integer(cls.name, "axis", axis)), x)
 
     def infer(self, x):
-        if not -x.ndim - 1 <= self.axis <= x.ndim:
-            raise shape_error(self, f"axis {self.axis} is out of range", x)
-        position = self.axis % (x.ndim + 1)
+        position = normalize_axis(self, x, self.axis, new=True)
         return TensorType(x.shape[:position] + (1,) + x.shape[position:], x.dtype)
 
     def forward(self, x, out=None):
@@ -153,9 +153,10 @@ class BroadcastTo(Op):
 
     @classmethod
     def call(cls, x, shape):
-        return G.apply(cls(shape=tuple(int(d) for d in shape)), x)
+        return G.apply(cls(shape=integers(cls.name, "shape", shape, *nodes_in(x))), x)
 
     def infer(self, x):
+        check_size(self, self.shape, x.dtype, x)
         try:
             target = np.broadcast_shapes(x.shape, self.shape)
         except ValueError:
@@ -196,14 +197,12 @@ class Concat(Op):
 
     @classmethod
     def call(cls, nodes, axis=0):
-        return G.apply(cls(axis=int(axis)), *listed(cls.name, nodes))
+        return G.apply(cls(axis=integer(cls.name, "axis", axis)), *listed(cls.name, nodes))
 
     def infer(self, *parts):
         check_parts(self, parts, same_shape=False)
         first = parts[0]
-        if not -first.ndim <= self.axis < first.ndim:
-            raise shape_error(self, f"axis {self.axis} is out of range", *parts)
-        axis = self.axis % first.ndim
+        axis = normalize_axis(self, first, self.axis, *parts[1:])
         for part in parts:
             if part.shape[:axis] + part.shape[axis + 1:] != first.shape[:axis] + first.shape[axis + 1:]:
                 raise shape_error(self, f"shapes differ off axis {axis}", *parts)
@@ -230,14 +229,12 @@ class Stack(Op):
 
     @classmethod
     def call(cls, nodes, axis=0):
-        return G.apply(cls(axis=int(axis)), *listed(cls.name, nodes))
+        return G.apply(cls(axis=integer(cls.name, "axis", axis)), *listed(cls.name, nodes))
 
     def infer(self, *parts):
         check_parts(self, parts, same_shape=True)
         first = parts[0]
-        if not -first.ndim - 1 <= self.axis <= first.ndim:
-            raise shape_error(self, f"axis {self.axis} is out of range", *parts)
-        axis = self.axis % (first.ndim + 1)
+        axis = normalize_axis(self, first, self.axis, *parts[1:], new=True)
         return TensorType(first.shape[:axis] + (len(parts),) + first.shape[axis:], first.dtype)
 
     def forward(self, *parts, out=None):

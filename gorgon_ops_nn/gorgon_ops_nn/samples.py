@@ -4,7 +4,7 @@ whose gradient is checked for x, scale and shift (the running statistics are sta
 
 import numpy as np
 
-from gorgon import DtypeError, GorgonError, Graph, ShapeError, constant
+from gorgon import ArgumentTypeError, DtypeError, GorgonError, Graph, ShapeError, constant
 from gorgon.testing import ErrorSample, Sample
 
 rng = np.random.default_rng(0)
@@ -69,6 +69,7 @@ def softmax_samples():
         ErrorSample(randn(3, 4), axis=2, error=ShapeError, match="out of range"),
         ErrorSample(randn(3, 0), error=ShapeError, match="empty"),
         ErrorSample(np.arange(3), error=DtypeError, match="needs float inputs"),
+        ErrorSample(randn(3, 4), axis=1.0, error=ArgumentTypeError, match="axis must be an integer"),
     ]
 
 
@@ -98,6 +99,8 @@ def logsumexp_samples():
         ErrorSample(randn(3, 4), axis=2, error=ShapeError, match="out of range"),
         ErrorSample(randn(3, 4), b=positive(2, 3, 4), error=ShapeError, match="broadcast to the shape"),
         ErrorSample(randn(3, 0), axis=1, error=ShapeError, match="empty axis"),
+        ErrorSample(randn(), axis=0, error=ShapeError, match="out of range for 0 dimensions"),
+        ErrorSample(randn(3, 4), axis=0.5, error=ArgumentTypeError, match="axis must be an integer"),
     ]
 
 

@@ -8,7 +8,8 @@ import numpy as np
 
 import gorgon as G
 from gorgon import Node, Op, TensorType
-from gorgon.infer import elementwise, normalize_axes, require_float, shape_error
+from gorgon.errors import ArgumentTypeError
+from gorgon.infer import elementwise, integer, normalize_axes, normalize_axis, require_float, shape_error
 
 
 def check_axis(op: Op, *nodes: Node) -> None:
@@ -16,8 +17,7 @@ def check_axis(op: Op, *nodes: Node) -> None:
     x = nodes[0]
     if x.ndim == 0:
         raise shape_error(op, "needs at least one dimension", *nodes)
-    if not -x.ndim <= op.axis < x.ndim:
-        raise shape_error(op, f"axis {op.axis} is out of range for {x.ndim} dimensions", *nodes)
+    normalize_axis(op, x, op.axis, *nodes[1:])
     if x.shape[op.axis] == 0:
         raise shape_error(op, f"axis {op.axis} is empty", *nodes)
 
@@ -49,7 +49,7 @@ class AlongAxis(Op):
 
     @classmethod
     def call(cls, x: Node, axis: int = -1) -> Node:
-        return G.apply(cls(axis=int(axis)), x)
+        return G.apply(cls(axis=integer(cls.name, "axis", axis)), x)
 
     def infer(self, x: Node) -> TensorType:
         check_axis(self, x)
@@ -61,7 +61,7 @@ class FusedGrad(Op):
 
     @classmethod
     def call(cls, y: Node, gy: Node, axis: int = -1) -> Node:
-        return G.apply(cls(axis=int(axis)), y, gy)
+        return G.apply(cls(axis=integer(cls.name, "axis", axis)), y, gy)
 
     def infer(self, y: Node, gy: Node) -> TensorType:
         check_axis(self, y, gy)
