@@ -164,8 +164,11 @@ def build_model(outputs: Any, inputs: Any = None, opset: int | None = None,
                         + " have no value and are not among the graph inputs; bind them (G.let) "
                         "or pass them in inputs=")
     final: list[str] = []
+    renamed: dict[str, str] = {}
     for node, name in zip(outs, out_names):
+        name = renamed.get(name, name)
         final.append(_output_name(builder, node, name, final))
+        renamed.setdefault(name, final[-1])
     graph_proto = helper.make_graph(
         builder.nodes, "gorgon", [_value_info(emitter.names[n], n, dynamic.get(n, ())) for n in ins],
         [_value_info(name, n, dynamic.get(n, ())) for n, name in zip(outs, final)], builder.initializers)
