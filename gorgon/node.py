@@ -41,7 +41,7 @@ class Node(Shaped):
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.is_grad = graph.building_grad
-        self.origin = user_origin()
+        self.origin = user_origin(op)
         self._value: np.ndarray | None = None
         self.id = graph.add(self)
         self.named = name is not None

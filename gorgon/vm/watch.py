@@ -9,17 +9,21 @@ import numpy as np
 
 from gorgon.errors import ExecutionError, InfError, NaNError
 from gorgon.node import Node
+from gorgon.origin import raised_at
 
 Tracer = Callable[[str], None]
 logger = logging.getLogger("gorgon.vm")
 
 
 def kernel_failure(node: Node, exc: BaseException, arrays: Sequence[np.ndarray]) -> ExecutionError:
-    """An ExecutionError naming the node, its op, its inputs' runtime shapes and where it was built."""
+    """An ExecutionError naming the node, its op, its inputs' runtime shapes, where it was
+    built and the kernel's line that raised."""
     inputs = ", ".join(f"{p.name!r} {np.shape(a)} {getattr(a, 'dtype', type(a).__name__)}"
                        for p, a in zip(node.inputs, arrays))
+    line = raised_at(exc)
+    raised = f"; raised at {line}" if line else f"; raised in the kernel of {node.op.name}"
     return ExecutionError(f"node {node.name!r} (op {node.op}) failed: {type(exc).__name__}: {exc}; "
-                          f"inputs: {inputs}; built at {node.origin}")
+                          f"inputs: {inputs}; built at {node.origin}{raised}")
 
 
 def check_finite(node: Node, value: np.ndarray, nan: bool, inf: bool, what: str = "value") -> None:
