@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gorgon.collector import gc_paused
-from gorgon.errors import ArgumentValueError, GorgonError
+from gorgon.errors import ArgumentTypeError, ArgumentValueError, GorgonError
 from gorgon.grad import ancestors
 from gorgon.graph import Graph
 from gorgon.node import INPUT, OPERATION, Node
@@ -104,9 +104,9 @@ def select(graph: Graph, outputs: Sequence[Node] | None, forward_only: bool) -> 
     nodes when `forward_only`."""
     for node in outputs or ():
         if not isinstance(node, Node):
-            raise TypeError(f"outputs must be nodes, got {type(node).__name__}")
+            raise ArgumentTypeError(f"outputs must be nodes, got {type(node).__name__}")
         if node.graph is not graph:
-            raise GorgonError(f"output {node.name!r} belongs to another graph")
+            raise ArgumentValueError(f"output {node.name!r} belongs to another graph")
     nodes = graph.nodes if outputs is None else ancestors(outputs)
     return forward_nodes(nodes) if forward_only else list(nodes)
 
@@ -148,7 +148,7 @@ def check_inputs(graph: Graph, nodes: Sequence[Node], inputs: Sequence[Node]) ->
     CompileFunction: a program from these inputs to those outputs)."""
     for node in inputs:
         if not isinstance(node, Node) or node.graph is not graph or node.role != INPUT:
-            raise GorgonError(f"inputs must be input nodes of this graph, got {node!r}")
+            raise ArgumentValueError(f"inputs must be input nodes of this graph, got {node!r}")
     missing = [n.name for n in nodes if n.role == INPUT and n not in set(inputs)]
     if missing:
         raise GorgonError(f"the outputs also need the input nodes {missing}, which are not among "
@@ -170,7 +170,7 @@ def compile(graph: Graph, outputs: Sequence[Node] | None = None,  # noqa: A001 -
     passes' own terms; `readable="lean"` lets them reuse everything but the outputs (or
     sinks), the gradients G.grad last returned per `wrt`, named nodes and `keep`."""
     if not isinstance(graph, Graph):
-        raise TypeError(f"G.compile needs a G.Graph, got {type(graph).__name__}")
+        raise ArgumentTypeError(f"G.compile needs a G.Graph, got {type(graph).__name__}")
     nodes = select(graph, outputs, forward_only)
     if inputs is not None:
         check_inputs(graph, nodes, inputs)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gorgon.collector import gc_paused
-from gorgon.errors import GradError, NonDifferentiable
+from gorgon.errors import ArgumentTypeError, GradError, NonDifferentiable
 from gorgon.node import Node
 from gorgon.op import Op, constant
 from gorgon.registry import registry
@@ -147,12 +147,12 @@ def grad(cost: Node, *wrt: Node, grad_output: Node | None = None,
     as it was (nodes, version, gradient maps).
     """
     if not isinstance(cost, Node):
-        raise TypeError(f"G.grad: cost must be a node, got {type(cost).__name__}")
+        raise ArgumentTypeError(f"G.grad: cost must be a node, got {type(cost).__name__}")
     if not wrt:
         raise GradError("G.grad: give at least one node to differentiate with respect to")
     for w in wrt:
         if not isinstance(w, Node):
-            raise TypeError(f"G.grad: wrt must be nodes, got {type(w).__name__}")
+            raise ArgumentTypeError(f"G.grad: wrt must be nodes, got {type(w).__name__}")
         if w.graph is not cost.graph:
             raise GradError(f"G.grad: {w.name!r} is in another graph than cost {cost.name!r}")
         if w.dtype.kind != "f":

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gorgon.dtypes import SUPPORTED, is_supported
+from gorgon.errors import DtypeError
 from gorgon.origin import user_origin
 from gorgon.types import Shaped
 
@@ -40,6 +42,8 @@ class Node(Shaped):
         self.inputs = inputs
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
+        if not is_supported(self.dtype):
+            raise unsupported(self.dtype, role, op, inputs)
         self.is_grad = graph.building_grad
         self.origin = user_origin(op)
         self._value: np.ndarray | None = None
@@ -123,6 +127,15 @@ class Node(Shaped):
     def __bool__(self) -> bool:
         raise TypeError(f"the truth value of node {self.name!r} is only known when the graph "
                         "runs; use G.where / G.gt and friends to build conditions")
+
+
+def unsupported(dtype: np.dtype, role: str, op: Op | None, inputs: tuple[Node, ...]) -> DtypeError:
+    """The error for a node that would have a dtype gorgon does not support (float16)."""
+    what = f"op {op}" if op is not None else f"a {role} node"
+    given = ", ".join(f"{p.name!r} {p.shape} {p.dtype}" for p in inputs)
+    given = f" (inputs: {given})" if given else ""
+    return DtypeError(f"{what}{given} would make a {dtype} node: gorgon supports {SUPPORTED} "
+                      f"(cast to float32 or float64 first)")
 
 
 def _call(op_name: str, *args: Any) -> Node:

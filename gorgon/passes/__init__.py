@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gorgon.errors import GorgonError
+from gorgon.errors import ArgumentTypeError, ArgumentValueError
 from gorgon.node import Node
 from gorgon.passes.ir import Term, from_nodes
 from gorgon.passes.memory import assign_buffers
@@ -34,10 +34,13 @@ class Optimized:
 
 
 def check_passes(passes: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(passes, str) or not isinstance(passes, Iterable):
+        raise ArgumentTypeError(f"passes must be a list of pass names (from {list(PASSES)}), "
+                                f"got {passes!r}")
     chosen = tuple(passes)
     unknown = [p for p in chosen if p not in PASSES]
     if unknown:
-        raise GorgonError(f"unknown compile passes {unknown}; the passes are {list(PASSES)}")
+        raise ArgumentValueError(f"unknown compile passes {unknown}; the passes are {list(PASSES)}")
     return chosen
 
 

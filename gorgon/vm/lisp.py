@@ -16,6 +16,7 @@ from gorgon.grad import ancestors, backprop, backward_plan
 from gorgon.graph import Graph
 from gorgon.node import INPUT, Node
 from gorgon.op import kernel
+from gorgon.vm.arguments import check_graph, check_training, node_list
 from gorgon.vm.guard import concurrent_run, StateKeeper, is_stateful, state_keeper
 from gorgon.vm.vjp import VJPProgram, vjp_program
 from gorgon.vm.mode import ModeSwitch
@@ -54,21 +55,16 @@ class LispMachine(ModeSwitch):
                  forward_only: bool = False, backward_only: bool = False, watch_nan: bool = False,
                  watch_inf: bool = False, trace: bool | Tracer | None = None,
                  bind_dual_values: bool = False, training: bool | None = None):
-        if not isinstance(graph, Graph):
-            raise ArgumentTypeError(f"LispMachine needs a G.Graph, got {type(graph).__name__}")
-        self.training = training
+        check_graph("LispMachine", graph)
+        self.training = check_training("LispMachine", training)
         if forward_only and backward_only:
             raise ArgumentValueError("LispMachine: forward_only and backward_only exclude each other")
-        for what, nodes in (("cost", [] if cost is None else [cost]), ("wrt", _listed("wrt", wrt)),
-                            ("outputs", _listed("outputs", outputs))):
-            for node in nodes:
-                if not isinstance(node, Node) or node.graph is not graph:
-                    raise ArgumentTypeError(f"LispMachine: cost and wrt must be nodes of its graph (outputs "
-                                            f"too), got {node!r} as {what}")
+        if cost is not None and not (isinstance(cost, Node) and cost.graph is graph):
+            raise ArgumentTypeError(f"LispMachine: cost and wrt must be nodes of its graph, got {cost!r}")
         self.graph = graph
         self.cost = cost
-        self.wrt = None if wrt is None else list(wrt)
-        self.outputs = None if outputs is None else list(outputs)
+        self.wrt = node_list("LispMachine", "wrt", wrt, graph)
+        self.outputs = node_list("LispMachine", "outputs", outputs, graph)
         self.forward_only = forward_only
         self.backward_only = backward_only
         self.watch_nan = watch_nan
@@ -262,14 +258,6 @@ class LispMachine(ModeSwitch):
 
     def __repr__(self) -> str:
         return f"<LispMachine over {len(self.graph.nodes)} nodes>"
-
-
-def _listed(what: str, nodes: Sequence[Node] | None) -> list[Node]:
-    if nodes is None:
-        return []
-    if isinstance(nodes, Node) or not isinstance(nodes, Sequence):
-        raise ArgumentTypeError(f"LispMachine: {what} must be a list of nodes, got {nodes!r}")
-    return list(nodes)
 
 
 def _owned(value: np.ndarray) -> np.ndarray:

@@ -17,11 +17,12 @@ from threading import get_ident
 import numpy as np
 
 from gorgon.compile import ALLOC, CONST, EXEC, LOAD, Instruction, Program, check_readable, compile
-from gorgon.errors import ArgumentTypeError, BindError, GorgonError
+from gorgon.errors import BindError, GorgonError
 from gorgon.graph import Graph
 from gorgon.node import Node
 from gorgon.passes import PASSES, check_passes
 from gorgon.op import step
+from gorgon.vm.arguments import check_graph, check_training, node_list
 from gorgon.vm.guard import concurrent_run, is_stateful, state_keeper
 from gorgon.vm.mode import ModeSwitch
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
@@ -58,15 +59,14 @@ class TapeMachine(ModeSwitch):
                  training: bool | None = None, passes: Iterable[str] = PASSES,
                  keep: Iterable[Node] = (), inputs: Sequence[Node] | None = None,
                  readable: str = "all"):
-        if not isinstance(graph, Graph):
-            raise ArgumentTypeError(f"TapeMachine needs a G.Graph, got {type(graph).__name__}")
+        check_graph("TapeMachine", graph)
         self.passes = check_passes(passes)
         self.readable = check_readable(readable)
-        self.keep = list(keep)
-        self.inputs = None if inputs is None else list(inputs)
-        self.training = training
+        self.keep = node_list("TapeMachine", "keep", keep, graph)
+        self.inputs = node_list("TapeMachine", "inputs", inputs, graph)
+        self.training = check_training("TapeMachine", training)
         self.graph = graph
-        self.outputs = None if outputs is None else list(outputs)
+        self.outputs = node_list("TapeMachine", "outputs", outputs, graph)
         self.forward_only = forward_only
         self.watch_nan = watch_nan
         self.watch_inf = watch_inf

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from gorgon.errors import ExecutionError, InfError, NaNError
+from gorgon.errors import ArgumentTypeError, ExecutionError, InfError, NaNError
 from gorgon.node import Node
 from gorgon.origin import raised_at
 
@@ -45,7 +45,7 @@ def make_tracer(trace: bool | Tracer | None) -> Tracer | None:
         return lambda line: logger.info("%s", line)
     if callable(trace):
         return trace
-    raise TypeError(f"trace must be a bool or a callable taking a line, got {type(trace).__name__}")
+    raise ArgumentTypeError(f"trace must be a bool or a callable taking a line, got {type(trace).__name__}")
 
 
 def summary(value: np.ndarray) -> str:

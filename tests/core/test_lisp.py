@@ -208,7 +208,7 @@ def test_reset_forgets_values_and_gradients():
         G.LispMachine(None)
     with pytest.raises(TypeError, match="cost and wrt must be nodes of its graph"):
         G.LispMachine(g, cost="y")
-    with pytest.raises(TypeError, match="cost and wrt must be nodes of its graph"):
+    with pytest.raises(ValueError, match="wrt node 'x' belongs to another graph"):
         G.LispMachine(G.Graph(), wrt=[x])
 
 
