@@ -188,7 +188,7 @@ def grad(cost: Node, *wrt: Node, grad_output: Node | None = None,
         graph.building_grad = False
     graph.adjoints.update(adjoints)
     graph.grad_map.update(zip(wrt, results))
-    graph.grad_results.update(dict.fromkeys(results))
+    graph.grad_results.update({result: (cost, w) for w, result in zip(wrt, results)})
     graph.grad_cost = cost
     graph.grad_seed = grad_output
     return results

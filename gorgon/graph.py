@@ -38,7 +38,7 @@ class Graph:
         self.bindings = 0
         self.building_grad = False
         self.grad_map: dict[Node, Node] = {}
-        self.grad_results: dict[Node, None] = {}  # every node G.grad returned, in order
+        self.grad_results: dict[Node, tuple[Node, Node]] = {}  # every G.grad result: (cost, wrt)
         self.adjoints: dict[Node, Node] = {}
         self.grad_cost: Node | None = None
         self.grad_seed: Node | None = None
@@ -120,6 +120,12 @@ class Graph:
         from gorgon.dot import graph_to_dot
 
         return graph_to_dot(self)
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter's picture of the graph (None without Graphviz: the text repr shows)."""
+        from gorgon.dot import svg
+
+        return svg(self.to_dot())
 
 
 def graph_in(args: Sequence[Any], params: dict[str, Any]) -> Graph | None:

@@ -76,6 +76,13 @@ class Node(Shaped):
         what = str(self.op) if self.op is not None else self.role
         return f"<Node {self.name}: {what} {self.shape} {self.dtype}>"
 
+    def _repr_svg_(self) -> str | None:
+        """Jupyter's picture of the node and what it depends on (None without Graphviz:
+        the text repr shows)."""
+        from gorgon.dot import node_to_dot, svg
+
+        return svg(node_to_dot(self))
+
     def __add__(self, other: Any) -> Node:
         return _call("add", self, other)
 

@@ -45,22 +45,25 @@ def test_char_rnn_loss_falls_over_graphs_of_changing_length():
 
 
 def test_graph_picture_is_dot_text_or_a_rendered_file(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(graph_picture.shutil, "which", lambda name: None)
-    graph_picture.main(["--output", str(tmp_path / "g.svg")])
-    dot = capsys.readouterr().out
-    assert dot.startswith("digraph gorgon") and "cross_entropy" in dot and "matmul" in dot
-    assert not (tmp_path / "g.svg").exists()
+    monkeypatch.setattr("gorgon.dot.shutil.which", lambda name: None)
+    graph_picture.main(["--output", str(tmp_path / "g.png")])
+    out = capsys.readouterr()
+    assert out.out.startswith("digraph gorgon") and "cross_entropy" in out.out and "matmul" in out.out
+    assert "d loss / d w" in out.out and "cluster_legend" in out.out
+    assert "Graphviz's `dot` program is not installed" in out.err and "g.png was not written" in out.err
+    assert not (tmp_path / "g.png").exists()
 
 
 def test_graph_picture_renders_through_graphviz_when_it_is_there(tmp_path, capsys, monkeypatch):
     fake_dot = tmp_path / "dot"
-    fake_dot.write_text('#!/bin/sh\n# stands in for Graphviz: -T<format> -o <file>, DOT on stdin\ncat > "$3"\n')
+    fake_dot.write_text('#!/bin/sh\n# stands in for Graphviz: -T<format>, DOT on stdin, the picture on stdout\n'
+                        'echo "$1"; cat\n')
     fake_dot.chmod(0o755)
-    monkeypatch.setattr(graph_picture.shutil, "which", lambda name: str(fake_dot))
+    monkeypatch.setattr("gorgon.dot.shutil.which", lambda name: str(fake_dot))
     output = tmp_path / "g.png"
     graph_picture.main(["--output", str(output)])
     assert capsys.readouterr().out.strip() == f"wrote {output}"
-    assert output.read_text().startswith("digraph gorgon")
+    assert output.read_text().startswith("-Tpng\ndigraph gorgon")
 
 
 def test_digits_cnn_trains_saves_and_plots(tmp_path, capsys):
