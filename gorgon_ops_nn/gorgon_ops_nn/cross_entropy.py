@@ -1,13 +1,18 @@
 """Softmax cross-entropy from logits, fused (forward and gradient), with integer class
-labels or one-hot/probability targets: cross_entropy and cross_entropy_grad."""
+labels or one-hot/probability targets, optionally with class weights, ignored labels and
+label smoothing: cross_entropy and cross_entropy_grad."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 import gorgon as G
 from gorgon import Node, Op, TensorType
 from gorgon.infer import dtype_error, require_float, shape_error
+from gorgon_ops_nn.class_weights import (check_ignore_index, check_weight, coefficient_params, coefficients,
+                                         no_weight_gradient)
 from gorgon_ops_nn.reduction import (check_reduction, reduction_scale, require_nonempty,
                                      scalar_result)
 from gorgon_ops_nn.softmax import log_softmax_into, softmax_into
@@ -48,21 +53,44 @@ def example_count(logits: Node | np.ndarray) -> int:
 
 
 class CrossEntropy(Op):
-    """`cross_entropy(logits, target, reduction="mean")`: -sum(target * log_softmax(logits))
-    over the last (class) axis, for integer labels (shape without the class axis) or
-    probability targets (the logits' shape); averaged over examples ("mean") or summed."""
+    """`cross_entropy(logits, target, reduction="mean", weight=None, ignore_index=None,
+    label_smoothing=0.0)`: -sum(target * log_softmax(logits)) over the last (class) axis,
+    for integer labels (shape without the class axis) or probability targets (the logits'
+    shape); averaged over examples ("mean") or summed. As torch: class `weight`s (C,)
+    weigh each term, examples labelled `ignore_index` are left out, and label smoothing
+    mixes each target with the uniform distribution; "mean" over integer labels then
+    divides by the summed weights of the kept labels (see class_weights.py)."""
 
     name = "cross_entropy"
 
     @classmethod
-    def call(cls, logits: Node, target: Node | np.ndarray, reduction: str = "mean") -> Node:
-        return G.apply(cls(reduction=check_reduction(cls.name, reduction)), logits, target)
+    def call(cls, logits: Node, target: Node | np.ndarray, reduction: str = "mean", weight: Any = None,
+             ignore_index: int | None = None, label_smoothing: float = 0.0) -> Node:
+        options = coefficient_params(cls.name, label_smoothing, ignore_index)
+        params = dict(reduction=check_reduction(cls.name, reduction))
+        if weight is not None or options != coefficient_params(cls.name, 0.0, None):
+            params.update(options)
+        op = cls(**params)
+        return G.apply(op, logits, target) if weight is None else G.apply(op, logits, target, weight)
 
-    def infer(self, logits: Node, target: Node) -> TensorType:
-        return TensorType((), check_inputs(self, logits, target))
+    @property
+    def plain(self) -> bool:
+        """Whether no class weights, ignored labels or smoothing are asked for: the fast path."""
+        return "label_smoothing" not in self.params
 
-    def forward(self, logits: np.ndarray, target: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def infer(self, logits: Node, target: Node, *weight: Node) -> TensorType:
+        dtype = check_inputs(self, logits, target)
+        check_weight(self, logits, weight[0] if weight else None, logits, target, *weight)
+        check_ignore_index(self, target, self.params.get("ignore_index"), logits, target, *weight)
+        return TensorType((), dtype)
+
+    def forward(self, logits: np.ndarray, target: np.ndarray, *weight: np.ndarray,
+                out: np.ndarray | None = None) -> np.ndarray:
         log_p = log_softmax_into(logits, -1, None)
+        if not self.plain:
+            total = -np.vdot(coefficients(target, weight[0] if weight else None, logits.shape[-1], logits.dtype,
+                                          self.label_smoothing, self.ignore_index, self.reduction), log_p)
+            return scalar_result(total, logits.dtype, out)
         if target.dtype.kind in "iu":
             total = -np.take_along_axis(log_p, label_index(target, logits.shape[-1]), -1).sum()
         else:
@@ -70,10 +98,26 @@ class CrossEntropy(Op):
         return scalar_result(total * reduction_scale(self, example_count(logits)), logits.dtype, out)
 
     def vjp(self, inputs, output, gy):
-        logits, target = inputs
+        logits, target, *weight = inputs
         scale = reduction_scale(self, example_count(logits))
-        return (lambda: G.cross_entropy_grad(logits, target, gy, reduction=self.reduction),
-                None if target.dtype.kind in "iu" else lambda: G.log_softmax(logits) * (gy * -scale))
+        if self.plain:
+            return (lambda: G.cross_entropy_grad(logits, target, gy, reduction=self.reduction),
+                    None if target.dtype.kind in "iu" else lambda: G.log_softmax(logits) * (gy * -scale))
+
+        def grad_logits():
+            a = G.class_coefficients(target, *weight, classes=logits.shape[-1], dtype=logits.dtype,
+                                     **self.params)
+            return G.cross_entropy_grad(logits, a, gy, reduction="sum")
+
+        def grad_target():
+            grad = G.log_softmax(logits) * (gy * -(scale * (1.0 - self.label_smoothing)))
+            return grad * weight[0] if weight else grad
+
+        def grad_weight():
+            raise no_weight_gradient(self)
+
+        return ((grad_logits, None if target.dtype.kind in "iu" else grad_target)
+                + (grad_weight,) * len(weight))
 
 
 class CrossEntropyGrad(Op):

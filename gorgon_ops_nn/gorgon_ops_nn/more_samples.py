@@ -173,7 +173,45 @@ def ctc_loss_grad_samples():
     ]
 
 
+def labels(*shape, classes=3):
+    return rng.integers(0, classes, shape)
+
+
+def nll_loss_samples():
+    log_probs = log_probabilities(5, 3)
+    ignored = np.array([0, 2, -100, 1, 2])
+    return [
+        Sample(log_probs, labels(5), label="mean"),
+        Sample(log_probs, labels(5), "sum", positive(3), wrt=(0,), label="weights, sum"),
+        Sample(log_probs, ignored, "mean", positive(3), -100, wrt=(0,), label="weights, ignore_index"),
+        Sample(log_probabilities(2, 3, 4), labels(2, 3, classes=4), ignore_index=1, label="3-d, ignore_index"),
+        ErrorSample(log_probs, labels(4), error=ShapeError, match="integer labels must have shape"),
+        ErrorSample(log_probs, np.exp(log_probs), error=DtypeError, match="integer class labels"),
+        ErrorSample(log_probs, labels(5), "mean", positive(4), error=ShapeError, match=r"shape \(3,\)"),
+        ErrorSample(log_probs, labels(5), ignore_index=1.5, error=TypeError, match="ignore_index"),
+    ]
+
+
+def class_coefficients_samples():
+    probabilities = np.exp(log_probabilities(4, 3))
+    return [
+        Sample(labels(4), classes=3, dtype=np.float64, label="labels"),
+        Sample(labels(4), positive(3), classes=3, dtype=np.float64, label_smoothing=0.2, ignore_index=1,
+               wrt=(), label="labels, weights, smoothing, ignore_index"),
+        Sample(probabilities, classes=3, dtype=np.float64, label_smoothing=0.1, label="probabilities"),
+        Sample(probabilities, positive(3), classes=3, dtype=np.float64, reduction="sum", wrt=(0,),
+               label="probabilities, weights, sum"),
+        ErrorSample(probabilities, classes=4, dtype=np.float64, error=ShapeError, match=r"\(\.\.\., 4\)"),
+        ErrorSample(probabilities, classes=3, dtype=np.float64, ignore_index=0, error=ValueError,
+                    match="integer labels only"),
+        ErrorSample(labels(4), classes=3, dtype=np.float64, label_smoothing=1.5, error=ValueError,
+                    match="label_smoothing"),
+    ]
+
+
 MORE_SAMPLES = {
+    "nll_loss": nll_loss_samples,
+    "class_coefficients": class_coefficients_samples,
     "ctc_loss": ctc_loss_samples,
     "ctc_loss_grad": ctc_loss_grad_samples,
     "group_norm": group_norm_samples,

@@ -2,9 +2,9 @@
 initialisers and a compile-time rewrite."""
 
 from gorgon import hookimpl
-from gorgon_ops_nn import (activations, batch_norm, batch_norm_grad, cross_entropy, ctc_loss, dropout,
-                           embedding, group_norm, layer_norm, losses, mode_switch, modern_activations,
-                           one_hot, pointwise_losses, softmax, sparsemax)
+from gorgon_ops_nn import (activations, batch_norm, batch_norm_grad, class_weights, cross_entropy, ctc_loss,
+                           dropout, embedding, group_norm, layer_norm, losses, mode_switch,
+                           modern_activations, nll_loss, one_hot, pointwise_losses, softmax, sparsemax)
 from gorgon_ops_nn.initializers import INITIALIZERS
 from gorgon_ops_nn.more_samples import MORE_SAMPLES
 from gorgon_ops_nn.onnx_export import MAPPINGS
@@ -14,7 +14,7 @@ from gorgon_ops_nn.solvers import SOLVERS
 
 MODULES = [activations, softmax, cross_entropy, losses, dropout, batch_norm, batch_norm_grad, layer_norm,
            embedding, mode_switch, modern_activations, pointwise_losses, one_hot, sparsemax,
-           group_norm, ctc_loss]
+           group_norm, ctc_loss, class_weights, nll_loss]
 
 
 @hookimpl

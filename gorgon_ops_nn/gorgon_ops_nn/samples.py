@@ -110,10 +110,19 @@ def cross_entropy_samples():
         Sample(randn(4, 3), probabilities(4, 3), label="probabilities"),
         Sample(randn(2, 3, 5), labels(2, 3, classes=5), reduction="sum", label="3-d labels, sum"),
         Sample(randn(5), np.array(2), label="one example"),
+        Sample(randn(4, 3), labels(4), "mean", positive(3), wrt=(0,), label="class weights"),
+        Sample(randn(5, 3), np.array([0, 2, -1, 1, -1]), "sum", positive(3), -1, 0.1, wrt=(0,),
+               label="weights, ignore_index, smoothing, sum"),
+        Sample(randn(4, 3), probabilities(4, 3), "mean", positive(3), None, 0.2, wrt=(0, 1),
+               label="probabilities, weights, smoothing"),
+        Sample(randn(2, 3, 4), labels(2, 3, classes=4), label_smoothing=0.3, label="3-d, smoothing"),
         ErrorSample(randn(4, 3), labels(3), error=ShapeError, match="integer labels must have shape"),
         ErrorSample(randn(4, 3), probabilities(4, 2), error=ShapeError, match="logits' shape"),
         ErrorSample(randn(4, 3), labels(4) > 0, error=DtypeError, match="integer labels or float"),
         ErrorSample(randn(4, 3), labels(4), reduction="avg", error=ValueError, match="reduction must be"),
+        ErrorSample(randn(4, 3), labels(4), "mean", positive(2), error=ShapeError, match="class weights"),
+        ErrorSample(randn(4, 3), probabilities(4, 3), ignore_index=0, error=ValueError,
+                    match="integer labels only"),
     ]
 
 

@@ -15,7 +15,7 @@ OPS = {
     "layer_norm_scale_grad", "embedding", "mode_switch",
     "silu", "hardswish", "selu", "softsign", "huber_loss", "smooth_l1_loss", "kl_div",
     "one_hot", "sparsemax", "group_norm", "instance_norm",
-    "ctc_loss", "ctc_loss_grad",
+    "ctc_loss", "ctc_loss_grad", "nll_loss", "class_coefficients",
 }
 SOLVERS = {"SGD", "Momentum", "Adam", "AdamW", "RMSProp", "AdaGrad", "AdaDelta", "BarzilaiBorwein"}
 INITIALIZERS = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "gaussian", "uniform",

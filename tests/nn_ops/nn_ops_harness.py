@@ -8,12 +8,14 @@ import gorgon as G
 MACHINES = ["tape", "lisp"]
 
 
-def run(machine, build, arrays, gy):
+def run(machine, build, arrays, gy, floats=None):
     """`build(*nodes)` on input nodes holding `arrays`; returns (value, {index: gradient})
-    for every float input (symbolic on the TapeMachine, automatic on the LispMachine)."""
+    for the inputs at `floats` (default: every float input), symbolic on the TapeMachine,
+    automatic on the LispMachine."""
     g = G.Graph()
     nodes = [G.tensor(g, a.dtype, a.shape, value=a, name=f"in{i}") for i, a in enumerate(arrays)]
-    floats = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
+    if floats is None:
+        floats = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
     y = build(*nodes)
     assert y.shape == gy.shape, f"inferred {y.shape}, reference {gy.shape}"
     cost = G.sum(y * gy)
@@ -42,7 +44,7 @@ def compare(torch, build, function, arrays, machine="tape", grad_of=None, tolera
     grad_of = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"] if grad_of is None else grad_of
     shape = tuple(function(*(torch.tensor(a) for a in arrays)).shape)
     gy = np.asarray(np.random.default_rng(seed).standard_normal(shape), dtype)
-    value, grads = run(machine, build, arrays, gy)
+    value, grads = run(machine, build, arrays, gy, grad_of)
     expected_value, expected_grads = torch_run(torch, function, arrays, gy, grad_of)
     if tolerance is None:
         tolerance = 1e-10 if dtype == np.float64 else 1e-4

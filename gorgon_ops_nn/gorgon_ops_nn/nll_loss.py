@@ -1,0 +1,63 @@
+"""nll_loss: the negative log-likelihood of integer class labels under log-probabilities,
+with torch's class weights and ignore_index (class_weights.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import gorgon as G
+from gorgon import Node, Op, TensorType
+from gorgon.infer import dtype_error
+from gorgon_ops_nn.class_weights import check_weight, coefficient_params, coefficients, no_weight_gradient
+from gorgon_ops_nn.cross_entropy import check_inputs
+from gorgon_ops_nn.reduction import check_reduction, scalar_result
+
+
+class NllLoss(Op):
+    """`nll_loss(log_probs, target, reduction="mean", weight=None, ignore_index=None)`:
+    -sum_i w[y_i] log_probs[i, y_i] over the examples whose label y_i is not ignore_index,
+    for log_probs (..., C) (the class axis last, as cross_entropy) and integer labels
+    (...); "mean" divides by sum_i w[y_i] over those examples (torch's weighted mean)."""
+
+    name = "nll_loss"
+
+    @classmethod
+    def call(cls, log_probs: Node, target: Any, reduction: str = "mean", weight: Any = None,
+             ignore_index: int | None = None) -> Node:
+        params = coefficient_params(cls.name, 0.0, ignore_index)
+        op = cls(reduction=check_reduction(cls.name, reduction), ignore_index=params["ignore_index"])
+        return G.apply(op, log_probs, target) if weight is None else G.apply(op, log_probs, target, weight)
+
+    def infer(self, log_probs: Node, target: Node, *weight: Node) -> TensorType:
+        dtype = check_inputs(self, log_probs, target)
+        if target.dtype.kind not in "iu":
+            raise dtype_error(self, "targets must be integer class labels", log_probs, target, *weight)
+        check_weight(self, log_probs, weight[0] if weight else None, log_probs, target, *weight)
+        return TensorType((), dtype)
+
+    def coefficients(self, log_probs: np.ndarray, target: np.ndarray, weight: tuple[np.ndarray, ...]) -> np.ndarray:
+        return coefficients(target, weight[0] if weight else None, log_probs.shape[-1], log_probs.dtype, 0.0,
+                            self.ignore_index, self.reduction)
+
+    def forward(self, log_probs: np.ndarray, target: np.ndarray, *weight: np.ndarray,
+                out: np.ndarray | None = None) -> np.ndarray:
+        total = -np.vdot(self.coefficients(log_probs, target, weight), log_probs)
+        return scalar_result(total, log_probs.dtype, out)
+
+    def vjp(self, inputs, output, gy):
+        log_probs, target, *weight = inputs
+
+        def grad_log_probs():
+            a = G.class_coefficients(target, *weight, classes=log_probs.shape[-1], dtype=log_probs.dtype,
+                                     ignore_index=self.ignore_index, reduction=self.reduction)
+            return a * -gy
+
+        def grad_weight():
+            raise no_weight_gradient(self)
+
+        return (grad_log_probs, None) + (grad_weight,) * len(weight)
+
+
+OPS = [NllLoss]
