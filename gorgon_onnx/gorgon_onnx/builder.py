@@ -32,6 +32,8 @@ class Builder:
         self.initializers: list[onnx.TensorProto] = []
         self.dynamic = dynamic or {}
         self.current: Node | None = None
+        self.batch_input: str | None = None
+        self._batch: str | None = None
         self._names: set[str] = set()
         self._constants: dict[tuple, str] = {}
 
@@ -89,6 +91,21 @@ class Builder:
             self.unsupported(f"a target shape with {len(axes)} batch-sized axes {axes}")
         return self.ints([dynamic if i in axes else d for i, d in enumerate(node.shape)])
 
+    def batch_size(self) -> str:
+        """A 1-D int64 tensor holding the run's batch size (the graph input's first axis)."""
+        if self.batch_input is None:
+            self.unsupported("a batch-sized value outside a dynamic-batch export")
+        if self._batch is None:
+            shape = self.add("Shape", [self.batch_input])
+            self._batch = self.add("Slice", [shape, self.ints([0]), self.ints([1])])
+        return self._batch
+
+    def runtime_shape(self, node: Node) -> str:
+        """`node.shape` computed when the model runs, its dynamic axes the batch size."""
+        axes = self.dynamic_axes(node)
+        parts = [self.batch_size() if i in axes else self.ints([d]) for i, d in enumerate(node.shape)]
+        return self.add("Concat", parts, axis=0)
+
     def reduce(self, op_type: str, x: str, axes: Sequence[int], keepdims: bool) -> str:
         """A Reduce* node over `axes`: an attribute before opset 18 (ReduceSum: 13), an
         input from then on. No axes: the identity."""
@@ -106,6 +123,9 @@ class Builder:
 
     def unsupported(self, reason: str) -> NoReturn:
         """Refuse to export the current node: ONNX at this opset cannot express it."""
-        where = f"node {self.current.name!r} ({self.current.op})" if self.current is not None else "export"
-        raise UnsupportedError(f"cannot export {where} to ONNX opset {self.opset}: {reason}",
-                               [str(self.current.op.name) if self.current is not None else reason])
+        node = self.current
+        if node is None:
+            raise UnsupportedError(f"cannot export to ONNX opset {self.opset}: {reason}", [reason])
+        what = f"node {node.name!r} ({node.op})" if node.op is not None else f"value {node.name!r}"
+        raise UnsupportedError(f"cannot export {what} to ONNX opset {self.opset}: {reason}",
+                               [node.op.name if node.op is not None else node.name])

@@ -56,9 +56,26 @@ class _Emitter:
         if node.value is None:
             self.unbound.append(node)
             return self.builder.fresh(node.name)
+        axes = self.builder.dynamic_axes(node)
+        if axes:
+            return self._batch_sized_leaf(node, axes)
         name = self.builder.fresh(node.name)
         self.builder.initializers.append(numpy_helper.from_array(np.array(node.value, order="C"), name))
         return name
+
+    def _batch_sized_leaf(self, node: Node, axes: tuple[int, ...]) -> str:
+        """A constant with batch-sized axes (zeros for a first state, say): one slice
+        along those axes, expanded to the run's batch size; it must not vary along them."""
+        value = np.asarray(node.value)
+        first = value[tuple(slice(0, 1) if i in axes else slice(None) for i in range(value.ndim))]
+        builder = self.builder
+        if not np.array_equal(np.broadcast_to(first, value.shape), value):
+            outer, builder.current = builder.current, node
+            try:
+                builder.unsupported(f"leaf {node.name!r} varies along its batch-sized axes {axes}")
+            finally:
+                builder.current = outer
+        return builder.add("Expand", [builder.constant(first), builder.runtime_shape(node)])
 
     def _op(self, node: Node) -> str:
         emit = G.registry.onnx_mapping(node.op.name)
@@ -146,6 +163,8 @@ def build_model(outputs: Any, inputs: Any = None, opset: int | None = None,
     dynamic = dynamic or {}
     builder = Builder(opset, dynamic)
     emitter = _Emitter(builder, ins)
+    batched = [node for node in ins if 0 in dynamic.get(node, ())]
+    builder.batch_input = emitter.names[batched[0]] if batched else None
     graph = outs[0].graph
     mode = graph.training
     graph.eval()
