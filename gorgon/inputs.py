@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from gorgon.binding import as_value
 from gorgon.dtypes import as_dtype
-from gorgon.errors import BindError, DtypeError, ShapeError
+from gorgon.errors import ArgumentTypeError, BindError, ShapeError
 from gorgon.graph import Graph
 from gorgon.infer import check_size
 from gorgon.node import INPUT, Node
@@ -23,10 +24,10 @@ def _check_shape(shape: Any, what: str) -> tuple[int, ...]:
     try:
         dims = tuple(shape)
     except TypeError:
-        raise TypeError(f"{what}: shape must be a tuple of ints, got {shape!r}") from None
+        raise ArgumentTypeError(f"{what}: shape must be a tuple of ints, got {shape!r}") from None
     for dim in dims:
         if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
-            raise TypeError(f"{what}: shape must be a tuple of ints, got {shape!r}")
+            raise ArgumentTypeError(f"{what}: shape must be a tuple of ints, got {shape!r}")
         if dim < 0:
             raise ShapeError(f"{what}: shape {shape!r} has a negative dimension")
     return tuple(int(d) for d in dims)
@@ -38,8 +39,13 @@ def tensor(graph: Graph, dtype: Any, shape: Any = (), name: str | None = None,
     `(shape, dtype) -> array` or the name of a registered initialiser) or later (G.let).
     A wrong value raises before the node joins the graph."""
     if not isinstance(graph, Graph):
-        raise TypeError(f"expected a G.Graph as first argument, got {type(graph).__name__}")
+        raise ArgumentTypeError(f"expected a G.Graph as first argument, got {type(graph).__name__}")
+    if name is not None and not isinstance(name, str):
+        raise ArgumentTypeError(f"input: name must be a string, got {type(name).__name__} {name!r}")
     label = "input" if name is None else f"input {name!r}"
+    if init is not None and not (callable(init) or isinstance(init, str)):
+        raise ArgumentTypeError(f"{label}: init must be an initialiser's name or a function "
+                                f"(shape, dtype) -> array, got {init!r}")
     dims = _check_shape(shape, label)
     dtype = as_dtype(dtype)
     check_size(label, dims, dtype)
@@ -54,7 +60,7 @@ def tensor(graph: Graph, dtype: Any, shape: Any = (), name: str | None = None,
         if value is None:
             raise BindError(f"{label}: the initialiser {getattr(init, '__name__', init)!r} returned "
                             f"None, not a {dtype} array of shape {dims}")
-    array = None if value is None else _as_value(label, dims, dtype, value)
+    array = None if value is None else as_value(label, dims, dtype, value)
     node = Node(graph, INPUT, dims, dtype, name=name)
     if array is not None:
         node._value = array
@@ -109,32 +115,14 @@ def constant(value: Any, graph: Graph | None = None, dtype: Any = None,
     return graph_constant(value, graph, None if dtype is None else as_dtype(dtype), name)
 
 
-def _as_value(label: str, shape: tuple[int, ...], dtype: np.dtype, value: Any) -> np.ndarray:
-    if isinstance(value, (np.ndarray, np.generic)):
-        array = np.asarray(value)
-        if array.dtype != dtype:
-            raise DtypeError(f"G.let: {label} is {dtype}, got a {array.dtype} array "
-                             f"(convert it with .astype({dtype.name}))")
-    else:
-        probe = np.asarray(value)
-        if probe.dtype.kind not in "biuf":
-            raise DtypeError(f"G.let: cannot bind {type(value).__name__} {value!r} to {label}")
-        if probe.dtype.kind == "f" and dtype.kind in "biu":
-            raise DtypeError(f"G.let: {label} is {dtype}; got floats {value!r}")
-        array = probe.astype(dtype)
-    if array.shape != shape:
-        raise ShapeError(f"G.let: {label} has shape {shape}, got a value of shape {array.shape}")
-    return array
-
-
 def let(node: Node, value: Any) -> None:
     """Bind `value` to input `node`. A numpy array is bound as is (no copy), so updating
     it in place is seen by the next run; a wrong shape or dtype keeps the old binding."""
     if not isinstance(node, Node):
-        raise TypeError(f"G.let: expected a node, got {type(node).__name__}")
+        raise ArgumentTypeError(f"G.let: expected a node, got {type(node).__name__}")
     if node.role != INPUT:
         raise BindError(f"G.let: {node.name!r} is a {node.role} node; only inputs can be bound")
-    array = _as_value(repr(node.name), node.shape, node.dtype, value)
+    array = as_value(repr(node.name), node.shape, node.dtype, value)
     node._value = array
     node.graph.bindings += 1
 
