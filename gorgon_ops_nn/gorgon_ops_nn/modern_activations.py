@@ -112,4 +112,4 @@ class Softsign(Activation):
         return (gy / (denominator * denominator),)
 
 
-OPS = [Silu, Hardswish, Selu, Softsign]
+OPS = [Silu, Mish, Hardswish, Selu, Softsign]

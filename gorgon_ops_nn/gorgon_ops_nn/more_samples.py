@@ -222,6 +222,7 @@ MORE_SAMPLES = {
     "smooth_l1_loss": robust_loss_samples("beta"),
     "kl_div": kl_div_samples,
     "silu": activation_samples(),
+    "mish": activation_samples(),
     "hardswish": activation_samples((-3.0, 3.0)),
     "selu": activation_samples(),
     "softsign": activation_samples(),

@@ -13,7 +13,7 @@ OPS = {
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "dropout", "dropout_mask",
     "batch_norm", "batch_norm_grad", "batch_norm_scale_grad", "layer_norm", "layer_norm_grad",
     "layer_norm_scale_grad", "embedding", "mode_switch",
-    "silu", "hardswish", "selu", "softsign", "huber_loss", "smooth_l1_loss", "kl_div",
+    "silu", "mish", "hardswish", "selu", "softsign", "huber_loss", "smooth_l1_loss", "kl_div",
     "one_hot", "sparsemax", "group_norm", "instance_norm",
     "ctc_loss", "ctc_loss_grad", "nll_loss", "class_coefficients",
 }
