@@ -214,7 +214,10 @@ class LispMachine(ModeSwitch):
             arrays = [values[p] for p in node.inputs]
             arrays.append(values[node])
             arrays.append(gradient)
-            return programs[node].run(arrays)
+            try:
+                return programs[node].run(arrays)
+            except Exception as exc:
+                raise kernel_failure(node, exc, arrays, "gradient rule") from exc
 
         try:
             seed = np.ones(cost.shape, cost.dtype) if seed_node is None else values[seed_node]

@@ -15,14 +15,17 @@ Tracer = Callable[[str], None]
 logger = logging.getLogger("gorgon.vm")
 
 
-def kernel_failure(node: Node, exc: BaseException, arrays: Sequence[np.ndarray]) -> ExecutionError:
+def kernel_failure(node: Node, exc: BaseException, arrays: Sequence[np.ndarray],
+                   what: str = "kernel") -> ExecutionError:
     """An ExecutionError naming the node, its op, its inputs' runtime shapes, where it was
-    built and the kernel's line that raised."""
+    built and the line that raised in `what` (the op's kernel, or on the LispMachine its
+    gradient rule)."""
     inputs = ", ".join(f"{p.name!r} {np.shape(a)} {getattr(a, 'dtype', type(a).__name__)}"
                        for p, a in zip(node.inputs, arrays))
     line = raised_at(exc)
-    raised = f"; raised at {line}" if line else f"; raised in the kernel of {node.op.name}"
-    return ExecutionError(f"node {node.name!r} (op {node.op}) failed: {type(exc).__name__}: {exc}; "
+    raised = f"; raised at {line}" if line else f"; raised in the {what} of {node.op.name}"
+    failed = "failed" if what == "kernel" else f"{what} failed"
+    return ExecutionError(f"node {node.name!r} (op {node.op}) {failed}: {type(exc).__name__}: {exc}; "
                           f"inputs: {inputs}; built at {node.origin}{raised}")
 
 

@@ -18,18 +18,21 @@ _tags = itertools.count()
 
 class Fault(Op):
     """`fault(x)`: x itself; its kernel raises `error` on the calls listed in `fail_on`
-    (0-based), and waits on `release` after setting `entered` when `block` is set."""
+    (0-based; with `error` None it writes NaN instead), and waits on `release` after
+    setting `entered` when `block` is set. Its gradient is the incoming one, passed
+    through a Fault of its own (`backward`) when one is given."""
 
     name = "r10b_fault"
 
-    def __init__(self, **params):
+    def __init__(self, backward: "Fault | None" = None, **params):
         super().__init__(tag=next(_tags), **params)
         self.calls = 0
         self.fail_on: set[int] = set()
-        self.error: BaseException = RuntimeError("injected fault")
+        self.error: BaseException | None = RuntimeError("injected fault")
         self.block = False
         self.entered = threading.Event()
         self.release = threading.Event()
+        self.backward = backward
 
     def infer(self, x):
         return TensorType(x.shape, x.dtype)
@@ -40,20 +43,25 @@ class Fault(Op):
         if self.block:
             self.entered.set()
             self.release.wait(10)
-        if call in self.fail_on:
-            raise self.error
         if out is None:
-            return np.array(x, copy=True)
+            out = np.empty_like(x)
         np.copyto(out, x)
+        if call in self.fail_on:
+            if self.error is None:
+                out.fill(np.nan)
+            else:
+                raise self.error
         return out
 
     def vjp(self, inputs, output, gy):
-        return [gy]
+        if self.backward is None:
+            return [gy]
+        return [lambda: G.apply(self.backward, gy)]
 
 
-def fault(x: G.Node) -> tuple[G.Node, Fault]:
+def fault(x: G.Node, backward: Fault | None = None) -> tuple[G.Node, Fault]:
     """A fault node over x, and its op (to arm it)."""
-    op = Fault()
+    op = Fault(backward)
     return G.apply(op, x), op
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gorgon as G
-from r10b_faults import assert_same, fault, model, snapshot
+from r10b_faults import Fault, assert_same, fault, model, snapshot
 
 MACHINES = {
     "tape": lambda g, **kw: G.TapeMachine(g, **kw),
@@ -159,3 +159,17 @@ def test_solver_state_and_parameters_are_untouched_by_a_failed_run(kind):
         for array, saved in zip(arrays, state[slot]):
             np.testing.assert_array_equal(array, saved)
     assert solver.steps == 1
+
+
+def test_a_failing_gradient_rule_on_the_lisp_machine_is_an_execution_error_naming_the_node():
+    g = G.Graph()
+    x = G.vector(g, G.Float64, 3, name="x", value=np.arange(3.0))
+    backward = Fault()
+    h, _ = fault(x * 2.0, backward=backward)
+    cost = G.sum(h * h)
+    backward.fail_on = {0}
+    with pytest.raises(G.ExecutionError, match=r"node 'r10b_fault\d+' \(op r10b_fault\{tag=\d+\}\) "
+                                               r"gradient rule failed: RuntimeError: injected fault"):
+        G.LispMachine(g, cost=cost).run_all()
+    G.LispMachine(g, cost=cost).run_all()
+    np.testing.assert_allclose(x.grad, 8 * np.arange(3.0))
