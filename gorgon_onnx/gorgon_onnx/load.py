@@ -160,6 +160,12 @@ def _fold(node: onnx.NodeProto, args: list[Any], opset: int) -> list[np.ndarray]
     return [np.asarray(v) for v in ReferenceEvaluator(model).run(None, feeds)]
 
 
+def _key(node: onnx.NodeProto) -> str:
+    """The node's entry in the import table: its op type, prefixed by its domain unless
+    that is the default one."""
+    return node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+
+
 def _unsupported(nodes: Sequence[onnx.NodeProto], initializers: Mapping[str, np.ndarray]) -> None:
     """Every node with no importer fails the import at once, except nodes that will be
     folded (all inputs known at load time), which onnx's reference evaluator runs."""
@@ -170,7 +176,7 @@ def _unsupported(nodes: Sequence[onnx.NodeProto], initializers: Mapping[str, np.
             node.input and all(name in known for name in node.input))
         if folded:
             known.update(node.output)
-        elif node.domain not in ("", "ai.onnx") or node.op_type not in TABLE:
+        elif _key(node) not in TABLE:
             missing.append((node.op_type, node.name))
     if missing:
         listed = ", ".join(f"{op} ({name!r})" for op, name in missing)
@@ -203,7 +209,7 @@ def load(path: str | os.PathLike, shapes: Mapping[str, Sequence[int]] | None = N
                 a is not None for a in args) and _small(args):
             results = _fold(node, args, checked.opset)
         else:
-            results = TABLE[node.op_type](ctx, *args)
+            results = TABLE[_key(node)](ctx, *args)
             results = list(results) if isinstance(results, (list, tuple)) else [results]
         for name, value in zip(node.output, results):
             if name:

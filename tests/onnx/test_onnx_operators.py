@@ -110,6 +110,8 @@ CASES = [
     Case("reduce_sum", "ReduceSum", [In(r(2, 3, 4)), Init(ints(-1))], keepdims=0),
     Case("reduce_sum all", "ReduceSum", [In(r(2, 3))]),
     Case("reduce_max", "ReduceMax", [In(r(2, 3, 4))], axes=[1]),
+    Case("argmax", "ArgMax", [In(r(3, 4))], axis=1, keepdims=0, grad=False),
+    Case("argmin keepdims", "ArgMin", [In(r(3, 4))], grad=False),
     Case("dropout", "Dropout", [In(r(3, 4)), Init(np.array(0.3, np.float32))]),
     Case("identity", "Identity", [In(r(3))]),
     Case("pad constant", "Pad", [In(r(2, 3)), Init(ints(1, 0, 2, 1)), Init(np.array(1.5))]),

@@ -115,6 +115,15 @@ def variadic(op_name):
     return importer
 
 
+def arg_reduction(op_name):
+    def importer(ctx, x):
+        if ctx.attr("select_last_index", 0):
+            ctx.fail("select_last_index=1 is not supported")
+        return getattr(G, op_name)(ctx.tensor(x), axis=int(ctx.attr("axis", 0)),
+                                   keepdims=bool(ctx.attr("keepdims", 1)))
+    return importer
+
+
 def einsum_(ctx, *operands):
     return einsum(ctx.attr("equation"), [ctx.tensor(o) for o in operands])
 
@@ -132,5 +141,6 @@ TABLE = {
     "Gemm": gemm, "MatMul": matmul, "Einsum": einsum_,
     "ReduceMean": reduction("mean"), "ReduceSum": reduction("sum"), "ReduceMax": reduction("max"),
     "ReduceMin": reduction("min"), "ReduceProd": reduction("prod"),
+    "ArgMax": arg_reduction("argmax"), "ArgMin": arg_reduction("argmin"),
     "Softmax": softmax_like("softmax"), "LogSoftmax": softmax_like("log_softmax"),
 }

@@ -207,6 +207,13 @@ def constant_of_shape(ctx, dims):
     return np.full(tuple(int(d) for d in ctx.static(dims, "shape")), array.reshape(-1)[0], array.dtype)
 
 
+def array_feature_extractor(ctx, x, indices):
+    """ai.onnx.ml's ArrayFeatureExtractor: the elements of x at `indices` along its last
+    axis (scikit-learn converters use it to turn class indices into labels)."""
+    node = ctx.tensor(x)
+    return G.take(node, ctx.tensor(indices), axis=node.ndim - 1)
+
+
 def not_(ctx, x):
     return G.eq(ctx.tensor(x), G.constant(np.array(False), ctx.graph))
 
@@ -216,4 +223,5 @@ TABLE = {
     "Flatten": flatten, "Reshape": reshape, "Transpose": transpose, "Concat": concat, "Split": split,
     "Slice": slice_, "Gather": gather, "Squeeze": squeeze, "Unsqueeze": unsqueeze, "Expand": expand,
     "Pad": pad, "CastLike": cast_like, "ConstantOfShape": constant_of_shape, "Not": not_,
+    "ai.onnx.ml.ArrayFeatureExtractor": array_feature_extractor,
 }
