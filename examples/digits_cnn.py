@@ -1,16 +1,16 @@
 """The main job: a convolutional net on the 8x8 handwritten digits that ship with
 scikit-learn (1,797 images, no download), trained on the TapeMachine. Shows a progress
-bar over batches, loss and accuracy each epoch, the held-out test accuracy, saves the
+bar over batches (on a terminal only), loss and accuracy each epoch, the held-out test accuracy, saves the
 parameters, and can draw the training curve as a PNG."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 import gorgon as G
 from gorgon_ops_nn import save
@@ -80,16 +80,6 @@ class Model:
         return float(np.mean(self.test_predictions.value == labels))
 
 
-def progress(done: int, total: int, message: str, width: int = 30) -> None:
-    """A one-line progress bar on stderr, redrawn in place."""
-    stream = sys.stderr
-    filled = width * done // total
-    stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {message}")
-    if done == total:
-        stream.write("\n")
-    stream.flush()
-
-
 def train(epochs: int = 12, batch: int = 32, learning_rate: float = 3e-3, seed: int = 0,
           limit: int | None = None, quiet: bool = False) -> tuple[Model, list[dict], float]:
     """Train with Adam; returns (model, per-epoch history, test accuracy). `limit` caps
@@ -103,14 +93,16 @@ def train(epochs: int = 12, batch: int = 32, learning_rate: float = 3e-3, seed: 
     for epoch in range(1, epochs + 1):
         order = rng.permutation(len(train_y))
         losses, accuracies = [], []
-        for step in range(count):
+        # disable=None: tqdm draws the bar only on a terminal, never into a log file
+        bar = tqdm(range(count), desc=f"epoch {epoch}", unit="batch", leave=False,
+                   disable=True if quiet else None)
+        for step in bar:
             chosen = order[step * batch:(step + 1) * batch]
             loss, accuracy = model.train_batch(train_x[chosen], train_y[chosen])
             solver.step()
             losses.append(loss)
             accuracies.append(accuracy)
-            if not quiet:
-                progress(step + 1, count, f"loss {np.mean(losses):.3f}")
+            bar.set_postfix_str(f"loss {np.mean(losses):.3f}", refresh=False)
         history.append({"epoch": epoch, "loss": float(np.mean(losses)),
                         "accuracy": float(np.mean(accuracies)), "test": model.test_accuracy(test_y)})
         if not quiet:
@@ -140,9 +132,10 @@ def plot(history: list[dict], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--batch", type=int, default=32)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=12, help="passes over the training set")
+    parser.add_argument("--batch", type=int, default=32, help="images per training step")
     parser.add_argument("--save", type=Path, default=Path("digits_cnn.npz"), help="where to save the parameters")
     parser.add_argument("--plot", type=Path, help="write the training curve to this PNG file")
     args = parser.parse_args(argv)
