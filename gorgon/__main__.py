@@ -2,12 +2,14 @@
 `python -m gorgon check-op NAME`: the conformance kit on one installed op's own samples."""
 
 import argparse
+import contextlib
+import faulthandler
 import sys
 
 from gorgon.errors import GorgonError
 from gorgon.registry import registry
 from gorgon.testing import ConformanceError
-from gorgon.testing.console import check_report
+from gorgon.testing.console import run_report
 
 
 def plugins_report() -> str:
@@ -33,17 +35,21 @@ def plugins_report() -> str:
 
 
 def check_op_command(name: str, checks: list[str] | None) -> int:
-    """Print the kit's report on op `name`: 0 when every check passed or was skipped, 1
-    when one failed (or the op has no usable samples), 2 when there is no such op."""
+    """Print the kit's report on op `name`, one line per check as it runs (faulthandler
+    on: a kernel that crashes the interpreter leaves its check and sample on the last
+    line, and its traceback on stderr): 0 when every check passed or was skipped, 1 when
+    one failed (or the op has no usable samples), 2 when there is no such op."""
+    if not faulthandler.is_enabled():
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr without a file
+            faulthandler.enable()
     try:
-        report, passed = check_report(name, checks)
+        passed = run_report(name, checks, sys.stdout)
     except ConformanceError as exc:
         print(f"check-op: {exc}", file=sys.stderr)
         return 1
     except (GorgonError, ValueError) as exc:
         print(f"check-op: {exc}", file=sys.stderr)
         return 2
-    print(report)
     return 0 if passed else 1
 
 
