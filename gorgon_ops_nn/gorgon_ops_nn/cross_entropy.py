@@ -88,8 +88,9 @@ class CrossEntropy(Op):
                 out: np.ndarray | None = None) -> np.ndarray:
         log_p = log_softmax_into(logits, -1, None)
         if not self.plain:
-            total = -np.vdot(coefficients(target, weight[0] if weight else None, logits.shape[-1], logits.dtype,
-                                          self.label_smoothing, self.ignore_index, self.reduction), log_p)
+            a = coefficients(target, weight[0] if weight else None, logits.shape[-1], logits.dtype,
+                             self.label_smoothing, self.ignore_index, self.reduction)
+            total = -np.vdot(a, log_p)
             return scalar_result(total, logits.dtype, out)
         if target.dtype.kind in "iu":
             total = -np.take_along_axis(log_p, label_index(target, logits.shape[-1]), -1).sum()

@@ -37,14 +37,11 @@ class NllLoss(Op):
         check_weight(self, log_probs, weight[0] if weight else None, log_probs, target, *weight)
         return TensorType((), dtype)
 
-    def coefficients(self, log_probs: np.ndarray, target: np.ndarray, weight: tuple[np.ndarray, ...]) -> np.ndarray:
-        return coefficients(target, weight[0] if weight else None, log_probs.shape[-1], log_probs.dtype, 0.0,
-                            self.ignore_index, self.reduction)
-
     def forward(self, log_probs: np.ndarray, target: np.ndarray, *weight: np.ndarray,
                 out: np.ndarray | None = None) -> np.ndarray:
-        total = -np.vdot(self.coefficients(log_probs, target, weight), log_probs)
-        return scalar_result(total, log_probs.dtype, out)
+        a = coefficients(target, weight[0] if weight else None, log_probs.shape[-1], log_probs.dtype, 0.0,
+                         self.ignore_index, self.reduction)
+        return scalar_result(-np.vdot(a, log_probs), log_probs.dtype, out)
 
     def vjp(self, inputs, output, gy):
         log_probs, target, *weight = inputs

@@ -48,12 +48,14 @@ def test_second_order_gradients_match_torch(name):
         lambda a, w, b: F.instance_norm(a, weight=w, bias=b))
     probe = rng.standard_normal(x.shape)
     g = G.Graph()
-    nodes = [G.tensor(g, G.Float64, a.shape, value=a, name=n) for a, n in ((x, "x"), (scale, "w"), (shift, "b"))]
+    nodes = [G.tensor(g, G.Float64, a.shape, value=a, name=n)
+             for a, n in ((x, "x"), (scale, "w"), (shift, "b"))]
     dx, dw = G.grad(G.sum(ours(*nodes) * probe), nodes[0], nodes[1])
     second = G.grad(G.sum(dx * dx) + G.sum(dw * dw), nodes[0], nodes[1])
     G.TapeMachine(g).run_all()
     tensors = [torch.tensor(a, requires_grad=True) for a in (x, scale, shift)]
-    tdx, tdw = torch.autograd.grad((theirs(*tensors) * torch.tensor(probe)).sum(), tensors[:2], create_graph=True)
+    tdx, tdw = torch.autograd.grad((theirs(*tensors) * torch.tensor(probe)).sum(), tensors[:2],
+                                   create_graph=True)
     expected = torch.autograd.grad((tdx * tdx).sum() + (tdw * tdw).sum(), tensors[:2])
     for ours_value, theirs_value in zip(second, expected):
         np.testing.assert_allclose(ours_value.value, theirs_value.numpy(), rtol=1e-9, atol=1e-10)

@@ -111,8 +111,9 @@ def test_weighted_cross_entropy_second_derivative_matches_torch():
     (ddx,) = G.grad(G.sum(dx * dx), x)
     G.TapeMachine(g).run_all()
     t = torch.tensor(logits, requires_grad=True)
-    (tdx,) = torch.autograd.grad(F.cross_entropy(t, torch.tensor(target), torch.tensor(weight), ignore_index=-100,
-                                                 label_smoothing=0.2), t, create_graph=True)
+    torch_loss = F.cross_entropy(t, torch.tensor(target), torch.tensor(weight), ignore_index=-100,
+                                 label_smoothing=0.2)
+    (tdx,) = torch.autograd.grad(torch_loss, t, create_graph=True)
     (tddx,) = torch.autograd.grad((tdx * tdx).sum(), t)
     np.testing.assert_allclose(ddx.value, tddx.numpy(), rtol=1e-10, atol=1e-12)
 
