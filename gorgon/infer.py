@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gorgon.errors import ArgumentTypeError, DtypeError, ShapeError
+from gorgon.errors import ArgumentTypeError, ArgumentValueError, DtypeError, ShapeError
 from gorgon.types import TensorType, describe
 
 if TYPE_CHECKING:
@@ -23,11 +23,11 @@ def describe_all(nodes: Iterable[Node]) -> str:
 
 
 def shape_error(op: Op | str, message: str, *nodes: Node) -> ShapeError:
-    return ShapeError(f"{op}: {message}{_inputs(nodes)}")
+    return ShapeError(f"{op}: {message}{inputs_of(nodes)}")
 
 
 def dtype_error(op: Op | str, message: str, *nodes: Node) -> DtypeError:
-    return DtypeError(f"{op}: {message}{_inputs(nodes)}")
+    return DtypeError(f"{op}: {message}{inputs_of(nodes)}")
 
 
 def broadcast_shape(op: Op, *nodes: Node) -> tuple[int, ...]:
@@ -78,8 +78,16 @@ def integer(op: Op | str, what: str, value: Any, *nodes: Node) -> int:
     named in the error)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ArgumentTypeError(f"{_label(op)}: {what} must be an integer, got "
-                                f"{type(value).__name__} {value!r}{_inputs(nodes)}")
+                                f"{type(value).__name__} {value!r}{inputs_of(nodes)}")
     return int(value)
+
+
+def real(op: Op | str, what: str, value: Any, *nodes: Node) -> float:
+    """`value` as a float: a Python or numpy real number, not a bool, a string or an array."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ArgumentTypeError(f"{_label(op)}: {what} must be a real number, got "
+                                f"{type(value).__name__} {value!r}{inputs_of(nodes)}")
+    return float(value)
 
 
 def integers(op: Op | str, what: str, value: Any, *nodes: Node) -> tuple[int, ...]:
@@ -88,7 +96,7 @@ def integers(op: Op | str, what: str, value: Any, *nodes: Node) -> tuple[int, ..
         return (int(value),)
     if not isinstance(value, (tuple, list, range, np.ndarray)):
         raise ArgumentTypeError(f"{_label(op)}: {what} must be an integer or a sequence of "
-                                f"integers, got {type(value).__name__} {value!r}{_inputs(nodes)}")
+                                f"integers, got {type(value).__name__} {value!r}{inputs_of(nodes)}")
     return tuple(integer(op, what, v, *nodes) for v in value)
 
 
@@ -146,8 +154,16 @@ def normalize_permutation(op: Op | str, node: Node, axes: Any) -> tuple[int, ...
     return result
 
 
-def _inputs(nodes: Iterable[Node]) -> str:
-    text = describe_all(nodes)
+def nodes_in(*args: Any) -> list[Node]:
+    """The nodes among `args` (to name them in an error about the other arguments)."""
+    from gorgon.node import Node
+
+    return [a for a in args if isinstance(a, Node)]
+
+
+def inputs_of(nodes: Iterable[Any]) -> str:
+    """`; inputs: 'x' (shape (2, 3), float64), ...` for the nodes among `nodes`, or ''."""
+    text = describe_all(nodes_in(*nodes))
     return f"; inputs: {text}" if text else ""
 
 
@@ -159,6 +175,16 @@ def _dimensions(ndim: int) -> str:
     return f"{ndim} dimension{'s' if ndim != 1 else ''}"
 
 
+def check_seed(op: Op | str, seed: Any) -> int | None:
+    """A random node's `seed`: None (fresh entropy) or a non-negative integer."""
+    if seed is None:
+        return None
+    value = integer(op, "seed", seed)
+    if value < 0:
+        raise ArgumentValueError(f"{_label(op)}: seed must not be negative, got {value}")
+    return value
+
+
 def random_spec(op_name: str, graph: object, shape: object, dtype: object) -> tuple[tuple[int, ...], np.dtype]:
     """The checked (shape, float dtype) of a random node built in `graph` (random ops
     have no inputs: the graph and the shape are given)."""
@@ -166,7 +192,7 @@ def random_spec(op_name: str, graph: object, shape: object, dtype: object) -> tu
     from gorgon.graph import Graph
 
     if not isinstance(graph, Graph):
-        raise TypeError(f"{op_name}: first argument must be a G.Graph, got {type(graph).__name__}")
+        raise ArgumentTypeError(f"{op_name}: first argument must be a G.Graph, got {type(graph).__name__}")
     checked = as_dtype(dtype)
     if checked.kind != "f":
         raise DtypeError(f"{op_name}: draws floats, got dtype {checked}")

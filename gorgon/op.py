@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from gorgon.errors import GorgonError, NonDifferentiable
+from gorgon.errors import ArgumentTypeError, GorgonError, NonDifferentiable
 from gorgon.graph import Graph
 from gorgon.infer import check_size
 from gorgon.node import CONSTANT, OPERATION, Node
@@ -180,8 +180,24 @@ def lift(args: Sequence[Any], graph: Graph) -> tuple[Node, ...]:
         elif isinstance(arg, (bool, int, float)):
             lifted.append(constant(arg, graph, weak_dtype(arg, nodes)))
         else:
-            raise TypeError(f"cannot use {type(arg).__name__} {arg!r} as a node")
+            raise ArgumentTypeError(f"cannot use {_kind(arg)} as a node{_beside(nodes)}: pass a node, "
+                                    "a numpy array or a Python number; wrap another array-like in "
+                                    "G.constant(value) (a torch tensor: G.constant(t.detach().numpy()))")
     return tuple(lifted)
+
+
+def _kind(arg: Any) -> str:
+    """What `arg` is, for an error: `str 'a'`, `a torch.Tensor of shape (3,)`."""
+    kind = type(arg)
+    if kind.__module__ == "builtins":
+        text = repr(arg)
+        return f"{kind.__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+    shape = getattr(arg, "shape", None)
+    return f"a {kind.__module__}.{kind.__qualname__}" + (f" of shape {tuple(shape)}" if shape is not None else "")
+
+
+def _beside(nodes: Sequence[Node]) -> str:
+    return f" (beside {', '.join(repr(n.name) for n in nodes)})" if nodes else ""
 
 
 def _to_float64(node: Node) -> Node:

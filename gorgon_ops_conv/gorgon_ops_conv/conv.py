@@ -24,7 +24,7 @@ def padding_for(name: str, padding: Any, weights: Any, stride: Any, dilation: An
     if padding == "valid":
         return 0
     if padding != "same":
-        raise ValueError(f"{name}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+        raise G.ArgumentValueError(f"{name}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
     if pair(stride, "stride") != (1, 1):
         raise ShapeError(f"{name}: padding='same' needs stride 1, got stride {stride!r}; "
                          "give the padding as numbers")

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gorgon import Node, Op
+from gorgon import ArgumentTypeError, Node, Op
 from gorgon.infer import shape_error
 
 Pair = tuple[int, int]
@@ -26,9 +26,9 @@ def _is_int(value: Any) -> bool:
 
 
 def integer(value: Any, what: str) -> int:
-    """`value` as an int, or a TypeError naming `what`."""
+    """`value` as an int, or an ArgumentTypeError naming `what`."""
     if not _is_int(value):
-        raise TypeError(f"{what} must be an int, got {value!r}")
+        raise ArgumentTypeError(f"{what} must be an int, got {value!r}")
     return int(value)
 
 
@@ -36,7 +36,7 @@ def pair(value: Any, what: str) -> Pair:
     """`value` (an int or a pair of ints) as a (height, width) pair."""
     values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(values) != 2 or not all(_is_int(v) for v in values):
-        raise TypeError(f"{what} must be an int or a pair of ints, got {value!r}")
+        raise ArgumentTypeError(f"{what} must be an int or a pair of ints, got {value!r}")
     return int(values[0]), int(values[1])
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import gorgon as G
 from gorgon import Op, TensorType
 from gorgon.dtypes import Float64
-from gorgon.infer import random_spec
+from gorgon.infer import check_seed, integer, random_spec, real
 
 
 class RandomOp(Op):
@@ -17,6 +17,7 @@ class RandomOp(Op):
     @classmethod
     def call(cls, graph, shape, dtype=Float64, seed=None, **params):
         dims, dtype = random_spec(cls.name, graph, shape, dtype)
+        seed = check_seed(cls.name, seed)
         op = cls(shape=dims, dtype=dtype, seed=seed, **params)
         op.generator = np.random.default_rng(seed)
         return G.apply(op, graph=graph)
@@ -38,9 +39,10 @@ class Uniform(RandomOp):
 
     @classmethod
     def call(cls, graph, shape, dtype=Float64, seed=None, low=0.0, high=1.0):
+        low, high = real(cls.name, "low", low), real(cls.name, "high", high)
         if not low < high:
-            raise ValueError(f"uniform: low {low} must be below high {high}")
-        return super().call(graph, shape, dtype, seed, low=float(low), high=float(high))
+            raise G.ArgumentValueError(f"uniform: low {low} must be below high {high}")
+        return super().call(graph, shape, dtype, seed, low=low, high=high)
 
     def draw(self, out):
         self.generator.random(out=out, dtype=out.dtype)
@@ -55,9 +57,10 @@ class Gaussian(RandomOp):
 
     @classmethod
     def call(cls, graph, shape, dtype=Float64, seed=None, mean=0.0, std=1.0):
+        mean, std = real(cls.name, "mean", mean), real(cls.name, "std", std)
         if std < 0:
-            raise ValueError(f"gaussian: std {std} must not be negative")
-        return super().call(graph, shape, dtype, seed, mean=float(mean), std=float(std))
+            raise G.ArgumentValueError(f"gaussian: std {std} must not be negative")
+        return super().call(graph, shape, dtype, seed, mean=mean, std=std)
 
     def draw(self, out):
         self.generator.standard_normal(out=out, dtype=out.dtype)
@@ -73,9 +76,10 @@ class Binomial(RandomOp):
 
     @classmethod
     def call(cls, graph, shape, dtype=Float64, seed=None, trials=1, prob=0.5):
+        trials, prob = integer(cls.name, "trials", trials), real(cls.name, "prob", prob)
         if not 0.0 <= prob <= 1.0 or trials < 0:
-            raise ValueError(f"binomial: needs 0 <= prob <= 1 and trials >= 0, got {prob}, {trials}")
-        return super().call(graph, shape, dtype, seed, trials=int(trials), prob=float(prob))
+            raise G.ArgumentValueError(f"binomial: needs 0 <= prob <= 1 and trials >= 0, got {prob}, {trials}")
+        return super().call(graph, shape, dtype, seed, trials=trials, prob=prob)
 
     def draw(self, out):
         out[...] = self.generator.binomial(self.trials, self.prob, out.shape)

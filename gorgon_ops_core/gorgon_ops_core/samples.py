@@ -95,6 +95,8 @@ def clip_samples():
         Sample(randn(3, 4) * 2, -1.0, 1.0),
         Sample(randn(5), 0.0, 0.5),
         ErrorSample(np.arange(3), -1.0, 1.0, error=DtypeError, match="needs float inputs"),
+        ErrorSample(randn(3), 1.0, -1.0, error=ArgumentValueError, match="low 1.0 is above high -1.0"),
+        ErrorSample(randn(3), None, 1.0, error=ArgumentTypeError, match="low must be a real number"),
     ]
 
 
@@ -298,7 +300,9 @@ def take_grad_samples():
     ]
 
 
-def random_samples(**params):
+def random_samples(bad, match, **params):
+    """Samples of a random op with `params`; `bad` are parameters out of range (`match`)."""
+
     def factory():
         from gorgon import Graph
 
@@ -308,6 +312,9 @@ def random_samples(**params):
             ErrorSample(Graph(), (3,), dtype=np.int64, **params, error=DtypeError, match="draws floats"),
             ErrorSample(Graph(), (-1,), **params, error=ShapeError, match="negative dimension"),
             ErrorSample(Graph(), (2 ** 40, 2 ** 40), **params, error=ShapeError, match="more than a 64-bit"),
+            ErrorSample(Graph(), (3,), seed="one", **params, error=ArgumentTypeError, match="seed must be an integer"),
+            ErrorSample(Graph(), (3,), seed=-2, **params, error=ArgumentValueError, match="seed must not be negative"),
+            ErrorSample(Graph(), (3,), **bad, error=ArgumentValueError, match=match),
         ]
 
     return factory
@@ -340,6 +347,7 @@ SAMPLES = {
     "broadcast_to": broadcast_to_samples, "concat": concat_samples, "stack": stack_samples,
     "getitem": getitem_samples, "getitem_grad": getitem_grad_samples, "getitem_add": getitem_add_samples,
     "take": take_samples, "take_grad": take_grad_samples,
-    "uniform": random_samples(low=-1.0, high=2.0), "gaussian": random_samples(mean=1.0, std=2.0),
-    "binomial": random_samples(prob=0.3),
+    "uniform": random_samples({"low": 2.0, "high": 2.0}, "must be below high", low=-1.0, high=2.0),
+    "gaussian": random_samples({"std": -1.0}, "must not be negative", mean=1.0, std=2.0),
+    "binomial": random_samples({"prob": 1.5}, "needs 0 <= prob <= 1", prob=0.3),
 }

@@ -7,13 +7,8 @@ import numpy as np
 
 import gorgon as G
 from gorgon import Op, TensorType
-from gorgon.infer import (check_size, integer, integers, normalize_axes, normalize_axis, normalize_permutation, same_dtype,
-                          shape_error)
-
-
-def nodes_in(*args):
-    """The nodes among `args` (for error messages about the other arguments)."""
-    return [a for a in args if isinstance(a, G.Node)]
+from gorgon.infer import (check_size, integer, integers, nodes_in, normalize_axes, normalize_axis,
+                          normalize_permutation, same_dtype, shape_error)
 
 
 def copy_into(result, out):
@@ -186,7 +181,7 @@ def check_parts(op, parts, same_shape):
 
 def listed(name, nodes):
     if isinstance(nodes, G.Node) or not isinstance(nodes, (list, tuple)):
-        raise TypeError(f"{name}: expected a list of nodes, got {type(nodes).__name__}")
+        raise G.ArgumentTypeError(f"{name}: expected a list of nodes, got {type(nodes).__name__}")
     return list(nodes)
 
 

@@ -6,7 +6,7 @@ from scipy import special
 
 import gorgon as G
 from gorgon import UfuncOp
-from gorgon.infer import elementwise
+from gorgon.infer import elementwise, inputs_of, nodes_in, real
 
 
 class Unary(UfuncOp):
@@ -198,9 +198,10 @@ class Clip(Unary):
 
     @classmethod
     def call(cls, x, low, high):
+        low, high = real(cls.name, "low", low, *nodes_in(x)), real(cls.name, "high", high, *nodes_in(x))
         if low > high:
-            raise ValueError(f"clip: low {low} is above high {high}")
-        return G.apply(cls(low=float(low), high=float(high)), x)
+            raise G.ArgumentValueError(f"clip: low {low} is above high {high}{inputs_of([x])}")
+        return G.apply(cls(low=low, high=high), x)
 
     def forward(self, x, out=None):
         return np.clip(x, self.low, self.high, out=out)

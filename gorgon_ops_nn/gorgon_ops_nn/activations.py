@@ -10,7 +10,7 @@ from scipy import special
 
 import gorgon as G
 from gorgon import Node, Op, TensorType
-from gorgon.infer import elementwise
+from gorgon.infer import elementwise, inputs_of, nodes_in, real
 from gorgon_ops_nn.buffers import out_buffer
 
 GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
@@ -25,7 +25,7 @@ class LeakyRelu(Op):
 
     @classmethod
     def call(cls, x: Node, alpha: float = 0.01) -> Node:
-        return G.apply(cls(alpha=float(alpha)), x)
+        return G.apply(cls(alpha=real(cls.name, "alpha", alpha, *nodes_in(x))), x)
 
     def infer(self, x: Node) -> TensorType:
         return elementwise(self, x, floats_only=True)
@@ -46,7 +46,7 @@ class Elu(Op):
 
     @classmethod
     def call(cls, x: Node, alpha: float = 1.0) -> Node:
-        return G.apply(cls(alpha=float(alpha)), x)
+        return G.apply(cls(alpha=real(cls.name, "alpha", alpha, *nodes_in(x))), x)
 
     def infer(self, x: Node) -> TensorType:
         return elementwise(self, x, floats_only=True)
@@ -70,8 +70,9 @@ class Gelu(Op):
 
     @classmethod
     def call(cls, x: Node, approximate: str = "none") -> Node:
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        if not isinstance(approximate, str) or approximate not in ("none", "tanh"):
+            raise G.ArgumentValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}"
+                                       f"{inputs_of([x])}")
         return G.apply(cls(approximate=approximate), x)
 
     def infer(self, x: Node) -> TensorType:

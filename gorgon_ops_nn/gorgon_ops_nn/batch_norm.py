@@ -9,7 +9,7 @@ import numpy as np
 import gorgon as G
 from gorgon import Node, Op, TensorType
 from gorgon.errors import GorgonError
-from gorgon.infer import require_float, shape_error
+from gorgon.infer import real, require_float, shape_error
 from gorgon.types import describe
 from gorgon_ops_nn.moments import center, inverse_std
 
@@ -75,9 +75,10 @@ class BatchNorm(Op):
     @classmethod
     def call(cls, x: Node, scale: Node, shift: Node, running_mean: Node, running_var: Node,
              momentum: float = 0.1, eps: float = 1e-5) -> Node:
+        momentum, eps = real(cls.name, "momentum", momentum), real(cls.name, "eps", eps)
         if not 0.0 <= momentum <= 1.0 or eps <= 0:
-            raise ValueError(f"{cls.name}: needs 0 <= momentum <= 1 and eps > 0, got {momentum}, {eps}")
-        return G.apply(cls(momentum=float(momentum), eps=float(eps)),
+            raise G.ArgumentValueError(f"{cls.name}: needs 0 <= momentum <= 1 and eps > 0, got {momentum}, {eps}")
+        return G.apply(cls(momentum=momentum, eps=eps),
                        x, scale, shift, running_mean, running_var)
 
     def infer(self, x: Node, scale: Node, shift: Node, running_mean: Node, running_var: Node) -> TensorType:

@@ -9,14 +9,17 @@ import numpy as np
 import gorgon as G
 from gorgon import Node, Op, TensorType
 from gorgon.dtypes import Float64
-from gorgon.infer import dtype_error, elementwise, random_spec, shape_error
+from gorgon.infer import check_seed, dtype_error, elementwise, inputs_of, random_spec, real, shape_error
 
 
-def check_rate(op_name: str, p: float) -> float:
-    """`p` as a float, or a ValueError unless 0 <= p < 1."""
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"{op_name}: the drop probability p must lie in [0, 1), got {p}")
-    return float(p)
+def check_rate(op_name: str, p: float, *nodes: Node) -> float:
+    """`p` as a float: an ArgumentTypeError unless it is a number, an ArgumentValueError
+    unless 0 <= p < 1 (p = 1 would drop everything and scale by 1 / 0)."""
+    rate = real(op_name, "the drop probability p", p, *nodes)
+    if not 0.0 <= rate < 1.0:
+        raise G.ArgumentValueError(f"{op_name}: the drop probability p must lie in [0, 1), got {p}"
+                                   f"{inputs_of(nodes)}")
+    return rate
 
 
 class DropoutMask(Op):
@@ -32,7 +35,7 @@ class DropoutMask(Op):
     def call(cls, graph: G.Graph, shape: int | tuple[int, ...], dtype: object = Float64,
              p: float = 0.5, seed: int | None = None) -> Node:
         dims, dtype = random_spec(cls.name, graph, shape, dtype)
-        op = cls(shape=dims, dtype=dtype, p=check_rate(cls.name, p), seed=seed)
+        op = cls(shape=dims, dtype=dtype, p=check_rate(cls.name, p), seed=check_seed(cls.name, seed))
         op.generator = np.random.default_rng(seed)
         return G.apply(op, graph=graph)
 
@@ -63,8 +66,8 @@ class Dropout(Op):
     @classmethod
     def call(cls, x: Node, p: float = 0.5, seed: int | None = None) -> Node:
         if not isinstance(x, Node):
-            raise TypeError(f"{cls.name}: expected a node, got {type(x).__name__}")
-        p = check_rate(cls.name, p)
+            raise G.ArgumentTypeError(f"{cls.name}: expected a node, got {type(x).__name__}")
+        p, seed = check_rate(cls.name, p, x), check_seed(cls.name, seed)
         if x.dtype.kind != "f":
             raise dtype_error(cls(p=p), f"needs a float input, got {x.dtype}", x)
         mask = G.dropout_mask(x.graph, x.shape, x.dtype, p=p, seed=seed)

@@ -10,7 +10,7 @@ import numpy as np
 
 import gorgon as G
 from gorgon import Node, Op, TensorType
-from gorgon.infer import require_float, shape_error
+from gorgon.infer import nodes_in, real, require_float, shape_error
 from gorgon_ops_nn.moments import center, inverse_std
 from gorgon_ops_nn.norm_rules import input_grad_vjp, standardize, standardize_vjp
 
@@ -49,9 +49,10 @@ class LayerNorm(Op):
 
     @classmethod
     def call(cls, x: Node, scale: Node, shift: Node, eps: float = 1e-5) -> Node:
+        eps = real(cls.name, "eps", eps, *nodes_in(x, scale, shift))
         if eps <= 0:
-            raise ValueError(f"{cls.name}: eps must be positive, got {eps}")
-        return G.apply(cls(eps=float(eps)), x, scale, shift)
+            raise G.ArgumentValueError(f"{cls.name}: eps must be positive, got {eps}")
+        return G.apply(cls(eps=eps), x, scale, shift)
 
     def infer(self, x: Node, scale: Node, shift: Node) -> TensorType:
         return TensorType(x.shape, check_trailing(self, x, scale, shift))

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from gorgon import Node, Op
+from gorgon import ArgumentValueError, Node, Op
 from gorgon.infer import shape_error
 
 REDUCTIONS = ("mean", "sum")
 
 
 def check_reduction(op_name: str, reduction: str) -> str:
-    """`reduction` itself, or a ValueError naming the op and the choices."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{op_name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    """`reduction` itself, or an ArgumentValueError naming the op and the choices."""
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ArgumentValueError(f"{op_name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
     return reduction
 
 

@@ -4,7 +4,7 @@ whose gradient is checked for x, scale and shift (the running statistics are sta
 
 import numpy as np
 
-from gorgon import ArgumentTypeError, DtypeError, GorgonError, Graph, ShapeError, constant
+from gorgon import ArgumentTypeError, ArgumentValueError, DtypeError, GorgonError, Graph, ShapeError, constant
 from gorgon.testing import ErrorSample, Sample
 
 rng = np.random.default_rng(0)
@@ -50,7 +50,10 @@ def activation_samples(**params):
 
 
 def gelu_samples():
-    return activation_samples()() + [Sample(randn(3, 4), approximate="tanh", label="tanh")]
+    return activation_samples()() + [
+        Sample(randn(3, 4), approximate="tanh", label="tanh"),
+        ErrorSample(randn(3), approximate="erf", error=ArgumentValueError, match="approximate must be"),
+    ]
 
 
 def gelu_grad_samples():
@@ -155,7 +158,11 @@ def dropout_samples():
     return [
         Sample(randn(3, 4), p=0.0, label="p=0"),
         Sample(randn(5), p=0.0, seed=3, label="p=0 seeded"),
-        ErrorSample(randn(3), p=1.0, error=ValueError, match="must lie in"),
+        ErrorSample(randn(3), p=1.0, error=ArgumentValueError, match="must lie in"),
+        ErrorSample(randn(3), p=-0.1, error=ArgumentValueError, match="must lie in"),
+        ErrorSample(randn(3), p=1.5, error=ArgumentValueError, match="must lie in"),
+        ErrorSample(randn(3), p="0.5", error=ArgumentTypeError, match="p must be a real number"),
+        ErrorSample(randn(3), seed=-1, error=ArgumentValueError, match="seed must not be negative"),
     ]
 
 
@@ -165,6 +172,8 @@ def dropout_mask_samples():
         Sample(Graph(), 5, p=0.5, seed=1, label="seeded"),
         ErrorSample(Graph(), (3,), np.int64, error=DtypeError, match="draws floats"),
         ErrorSample(Graph(), (-1,), error=ShapeError, match="negative dimension"),
+        ErrorSample(Graph(), (3,), p=1.0, error=ArgumentValueError, match="must lie in"),
+        ErrorSample(Graph(), (3,), seed=1.5, error=ArgumentTypeError, match="seed must be an integer"),
     ]
 
 
@@ -184,6 +193,8 @@ def batch_norm_samples():
         ErrorSample(x, scale, shift, mean, var.astype(np.float32), error=DtypeError, match="share one dtype"),
         ErrorSample(x, scale, shift, mean, constant(np.ones(3)), error=GorgonError,
                     match="must be an input node"),
+        ErrorSample(x, scale, shift, mean, var, momentum=1.5, error=ArgumentValueError, match="momentum"),
+        ErrorSample(x, scale, shift, mean, var, eps="small", error=ArgumentTypeError, match="eps must be a real"),
     ]
 
 
@@ -213,6 +224,7 @@ def layer_norm_samples():
         Sample(randn(4), positive(4), randn(4), label="one example"),
         ErrorSample(randn(3, 4), positive(3), randn(3), error=ShapeError, match="trailing axes"),
         ErrorSample(randn(3, 4), positive(4), randn(2, 4), error=ShapeError, match="same shape"),
+        ErrorSample(randn(3, 4), positive(4), randn(4), eps=0.0, error=ArgumentValueError, match="eps must be positive"),
     ]
 
 
