@@ -146,3 +146,63 @@ def test_embedding_forward_and_gradient_equal_pytorch():
     (result * torch.from_numpy(weights[0])).sum().backward()
     np.testing.assert_allclose(out.value, result.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(grad.value, theirs.weight.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "LSTMCell", "GRUCell"])
+def test_recurrent_layers_with_an_initial_state_equal_pytorch(kind):
+    torch.manual_seed(0)
+    sequence = kind in ("LSTM", "GRU")
+    ours = getattr(nn, kind)(3, 4, **({"num_layers": 2} if sequence else {}))
+    theirs = getattr(tnn, kind)(3, 4, **({"num_layers": 2, "batch_first": True} if sequence else {}))
+    copy_weights(ours, theirs, np.float64)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 5, 3) if sequence else (2, 3))
+    state_shape = (2, 2, 4) if sequence else (2, 4)
+    h0, c0 = rng.standard_normal(state_shape), rng.standard_normal(state_shape)
+    g = G.Graph()
+    nodes = [G.tensor(g, G.Float64, a.shape, value=a) for a in (x, h0, c0)]
+    with_cell_state = kind.startswith("LSTM")
+    result = ours(nodes[0], (nodes[1], nodes[2]) if with_cell_state else nodes[1])
+    outputs = flat(result)
+    weights = [rng.standard_normal(o.shape) for o in outputs]
+    cost = sum(G.sum(o * G.constant(w)) for o, w in zip(outputs, weights))
+    grads = G.grad(cost, *ours.parameter_nodes(g), nodes[1])
+    G.TapeMachine(g, keep=outputs).run_all()
+    inputs = [torch.from_numpy(a).requires_grad_(True) for a in (x, h0, c0)]
+    expected = flat(theirs(inputs[0], (inputs[1], inputs[2]) if with_cell_state else inputs[1]))
+    sum((e * torch.from_numpy(w)).sum() for e, w in zip(expected, weights)).backward()
+    for got, want in zip(outputs, expected):
+        np.testing.assert_allclose(got.value, want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    wanted = [p.grad.numpy() for _, p in theirs.named_parameters()] + [inputs[1].grad.numpy()]
+    for got, want in zip(grads, wanted):
+        np.testing.assert_allclose(got.value, want, rtol=1e-10, atol=1e-12)
+
+
+def test_recurrent_options_that_are_not_supported_are_refused():
+    with pytest.raises(G.ArgumentValueError, match="only bias=True and batch_first=True"):
+        nn.LSTM(3, 4, batch_first=False)
+    with pytest.raises(G.ArgumentValueError, match="only bias=True"):
+        nn.GRUCell(3, 4, bias=False)
+    g = G.Graph()
+    x = G.tensor(g, G.Float64, (2, 5, 3))
+    with pytest.raises(G.ShapeError, match=r"GRU: expected a state \(num_layers, N, hidden_size\)"):
+        nn.GRU(3, 4).to(np.float64)(x, G.tensor(g, G.Float64, (1, 3, 4)))
+
+
+@pytest.mark.parametrize("make_ours, make_theirs, shape", [
+    (lambda: nn.BatchNorm1d(4, affine=False), lambda: tnn.BatchNorm1d(4, affine=False), (6, 4)),
+    (lambda: nn.LayerNorm(4, elementwise_affine=False), lambda: tnn.LayerNorm(4, elementwise_affine=False), (3, 4)),
+    (lambda: nn.GroupNorm(2, 4, affine=False), lambda: tnn.GroupNorm(2, 4, affine=False), (3, 4, 5)),
+    (lambda: nn.Linear(4, 2, bias=False), lambda: tnn.Linear(4, 2, bias=False), (3, 4))])
+def test_layers_without_affine_parameters_or_bias_equal_pytorch(make_ours, make_theirs, shape):
+    ours, theirs = make_ours(), make_theirs()
+    copy_weights(ours, theirs, np.float64)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    x = np.random.default_rng(0).standard_normal(shape)
+    weights = [np.random.default_rng(1).standard_normal(shape[:-1] + (2,) if shape == (3, 4) and
+                                                        isinstance(ours, nn.Linear) else shape)]
+    got, grads = run_gorgon(ours, x, weights, True)
+    expected, expected_grads = run_torch(theirs, x, weights, True)
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-10, atol=1e-10)
+    for name in expected_grads:
+        np.testing.assert_allclose(grads[name], expected_grads[name], rtol=1e-10, atol=1e-10)

@@ -268,3 +268,12 @@ def test_schedule_misuse():
     plateau = nn.ReduceLROnPlateau().attach(G.solvers.SGD(params=[G.vector(g, G.Float64, 1, value=np.zeros(1))]))
     with pytest.raises(G.ArgumentValueError, match="monitored value"):
         plateau.step()
+
+
+def test_batch_norm_counts_the_training_batches_as_pytorch_does():
+    X, y = data(30)
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+    trainer = nn.Trainer(model, "cross_entropy", nn.solver("SGD", learning_rate=0.1))
+    trainer.fit(X, y, epochs=2, batch_size=8, validation=(X, y))
+    assert int(model[1].num_batches_tracked) == trainer.solver.steps == 8
+    assert not np.array_equal(model[1].running_mean, np.zeros(8))
