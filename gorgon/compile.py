@@ -20,12 +20,14 @@ LOAD = "loadArg"
 CONST = "const"
 ALLOC = "alloc"
 EXEC = "exec"
+VIEW = "view"
 
 
 @dataclass(frozen=True)
 class Instruction:
-    """One step: load an input, hold a constant, allocate a buffer, or run an op. `term`
-    is what the compiler made of the graph node(s) it computes."""
+    """One step: load an input, hold a constant, allocate a buffer, run an op, or bind a
+    view of an input's register (once, when the machine prepares). `term` is what the
+    compiler made of the graph node(s) it computes."""
 
     kind: str
     term: Term
@@ -36,7 +38,7 @@ class Instruction:
     def __str__(self) -> str:
         term = self.term
         typ = f"{term.shape} {term.dtype}"
-        if self.kind == EXEC:
+        if self.kind in (EXEC, VIEW):
             args = " ".join(f"r{a}" for a in self.args)
             text = f"{str(term.op):<24} {args} -> r{self.out}   ({term.name})"
         elif self.kind == ALLOC:
@@ -182,9 +184,16 @@ def compile(graph: Graph, outputs: Sequence[Node] | None = None,  # noqa: A001 -
     buffer_register: dict[int, int] = {}
     last_writer: dict[int, Term] = {}
     registers = 0
+    base_of: dict[int, Term] = {}
     for term in optimized.terms:
         flags = ("grad",) if term.is_grad else ()
-        if term.role == OPERATION:
+        if term.role == OPERATION and VIEW in term.flags:
+            base_of[id(term)] = base_of.get(id(term.inputs[0]), term.inputs[0])
+            register = registers
+            registers += 1
+            args = tuple(register_of[id(p)] for p in term.inputs)
+            instructions.append(Instruction(VIEW, term, register, args, flags + term.flags))
+        elif term.role == OPERATION:
             register = buffer_register.get(term.buffer)
             if register is None:
                 register = buffer_register[term.buffer] = registers
@@ -200,23 +209,27 @@ def compile(graph: Graph, outputs: Sequence[Node] | None = None,  # noqa: A001 -
             kind = LOAD if term.role == INPUT else CONST
             instructions.append(Instruction(kind, term, register, flags=flags))
         register_of[id(term)] = register
-    locmap, unreadable = _locate(nodes, optimized.term_of, register_of, last_writer)
+    locmap, unreadable = _locate(nodes, optimized.term_of, register_of, last_writer, base_of)
     return Program(graph, nodes, instructions, registers, passes, unreadable), locmap
 
 
 def _locate(nodes: Sequence[Node], term_of: dict[Node, Term], register_of: dict[int, int],
-            last_writer: dict[int, Term]) -> tuple[dict[Node, int], dict[Node, str]]:
-    """Each node's register when its value survives a run, else why it does not."""
+            last_writer: dict[int, Term], base_of: dict[int, Term],
+            ) -> tuple[dict[Node, int], dict[Node, str]]:
+    """Each node's register when its value survives a run (a view's: when its base's
+    does), else why it does not."""
     locmap: dict[Node, int] = {}
     unreadable: dict[Node, str] = {}
     for node in nodes:
         term = term_of[node]
         register = register_of.get(id(term))
+        owner = base_of.get(id(term), term)
         if register is None:
             unreadable[node] = "the compiler removed it (no output needs it after the rewrites)"
-        elif term.role == OPERATION and last_writer[term.buffer] is not term:
-            unreadable[node] = (f"its buffer r{register} is reused later in the run "
-                                f"(by {last_writer[term.buffer].name!r})")
+        elif owner.role == OPERATION and last_writer[owner.buffer] is not owner:
+            where = "its buffer" if owner is term else f"the buffer of {owner.name!r}, which it views,"
+            unreadable[node] = (f"{where} r{register_of[id(owner)]} is reused later in the run "
+                                f"(by {last_writer[owner.buffer].name!r})")
         else:
             locmap[node] = register
     return locmap, unreadable

@@ -7,6 +7,10 @@ An op, written once in a plugin, carries side by side:
 - `forward(*arrays, out=None)`: the kernel on numpy arrays; when `out` is given it
   writes every element of it and returns it. `inplace = i` declares that `out` may be
   the i-th input itself;
+- `is_view` and `view(*arrays)`: an op whose result is a view of its first input that
+  depends on that input's layout only (numpy basic indexing) says so; the TapeMachine's
+  `view` pass then binds the node's register once to `view(...)` of the input's array
+  instead of copying into a buffer each run (`forward` still computes it with `out=`);
 - `vjp(inputs, output, grad_output)`: the gradient rule, written with gorgon ops, one
   entry per input: a node, None (no gradient flows there), or a zero-argument callable
   that builds the node, called only when that input needs a gradient. The engine sums it back over
@@ -40,6 +44,7 @@ class Op:
     updates: ClassVar[tuple[int, ...]] = ()
     ufunc: ClassVar[Callable[..., Any] | None] = None
     positional_out: ClassVar[bool] = False
+    is_view: ClassVar[bool] = False
 
     def __init__(self, **params: Any):
         for key, value in params.items():
@@ -62,6 +67,11 @@ class Op:
 
     def forward(self, *arrays: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError(f"op {self.name} has no kernel")
+
+    def view(self, *arrays: np.ndarray) -> np.ndarray:
+        """For an op with `is_view`: its result as a numpy view of `arrays[0]`, the same
+        view whatever values that array holds (so it can be made once and read each run)."""
+        raise NotImplementedError(f"op {self.name} declares no view")
 
     def vjp(self, inputs: Sequence[Node], output: Node, grad_output: Node) -> Sequence[Node | None]:
         raise NonDifferentiable(f"op {self} has no gradient (needed by node {output.name!r})")

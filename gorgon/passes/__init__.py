@@ -6,7 +6,9 @@ out of `passes=` (of G.compile and the TapeMachine); results are the same either
 - cse:     common-subexpression elimination;
 - dce:     dead-term elimination;
 - inplace: ops that declare it write over an input that dies at that step;
-- share:   liveness-based buffer sharing.
+- share:   liveness-based buffer sharing;
+- view:    ops that declare `is_view` (basic slices) read their input's buffer through a
+           view instead of copying it; the base's buffer then lives as long as the view.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from gorgon.passes.memory import assign_buffers
 from gorgon.passes.rewrite import rewrite
 from gorgon.passes.simplify import cse, dce, fold
 
-PASSES = ("rewrite", "fold", "cse", "dce", "inplace", "share")
+PASSES = ("rewrite", "fold", "cse", "dce", "inplace", "share", "view")
 
 
 @dataclass
@@ -73,5 +75,5 @@ def optimize(nodes: Sequence[Node], roots: Sequence[Node], passes: Iterable[str]
     if "dce" in chosen:
         terms = dce(terms, root_terms)
     pinned = {id(t) for t in root_terms}
-    count = assign_buffers(terms, pinned, "inplace" in chosen, "share" in chosen)
+    count = assign_buffers(terms, pinned, "inplace" in chosen, "share" in chosen, "view" in chosen)
     return Optimized(terms, term_of, count)

@@ -3,7 +3,11 @@
 With `inplace`, an op that declares it may write over an input that dies at that step
 (never an input node, a constant, or a value someone reads). With `share`, a buffer
 whose value is dead is reused by a later term of the same shape and dtype. A term is
-readable after a run when it is the last writer of its buffer; the buffer of a term in
+readable after a run when it is the last writer of its buffer. With `views`, a term whose
+op declares `is_view` gets no buffer: it reads its base's (the first non-view term up its
+first inputs), so a use of the view counts as a use of the base, no op writes in place
+over a base that a view of it feeds, and a readable view keeps its base's buffer; a
+term that an op `updates` is never a view nor a view's base. The buffer of a term in
 `pinned` (the compiler's readable roots: by default every node user code built and every
 gradient G.grad returned; with `readable="lean"` only outputs, gradients, named and kept
 nodes) is never written again.
@@ -17,6 +21,7 @@ from gorgon.passes.ir import Term, is_op
 
 INPLACE = "inplace"
 SHARED = "shared"
+VIEW = "view"
 
 
 def last_uses(terms: list[Term]) -> dict[int, int]:
@@ -28,16 +33,41 @@ def last_uses(terms: list[Term]) -> dict[int, int]:
     return last
 
 
-def assign_buffers(terms: list[Term], pinned: set[int], inplace: bool, share: bool) -> int:
+def view_bases(terms: list[Term]) -> dict[int, Term]:
+    """For each term (by id) that is computed as a view, the term whose buffer it views."""
+    updated = {id(t.inputs[i]) for t in terms if is_op(t) for i in t.op.updates}
+    bases: dict[int, Term] = {}
+    for term in terms:
+        if is_op(term) and term.op.is_view and term.inputs and id(term) not in updated:
+            base = bases.get(id(term.inputs[0]), term.inputs[0])
+            if id(base) not in updated:
+                bases[id(term)] = base
+    return bases
+
+
+def assign_buffers(terms: list[Term], pinned: set[int], inplace: bool, share: bool,
+                   views: bool = False) -> int:
     """Set `term.buffer` (and flags) for every op term; return the number of buffers."""
     last = last_uses(terms)
+    bases = view_bases(terms) if views else {}
+    for position, term in enumerate(terms):
+        for parent in term.inputs:
+            if id(parent) in bases:
+                base = id(bases[id(parent)])
+                last[base] = max(last.get(base, position), position)
     free: dict[tuple, list[int]] = defaultdict(list)
     kept: set[int] = set()
     count = 0
     for position, term in enumerate(terms):
         if not is_op(term):
             continue
-        buffer = _inplace_buffer(term, position, last, kept) if inplace else None
+        if id(term) in bases:
+            term.flags += (VIEW,)
+            base = bases[id(term)]
+            if id(term) in pinned and is_op(base):
+                kept.add(base.buffer)
+            continue
+        buffer = _inplace_buffer(term, position, last, kept, bases) if inplace else None
         if buffer is not None:
             term.flags += (INPLACE,)
         else:
@@ -51,7 +81,7 @@ def assign_buffers(terms: list[Term], pinned: set[int], inplace: bool, share: bo
         if id(term) in pinned:
             kept.add(buffer)
         if share:
-            for parent in set(term.inputs):
+            for parent in {bases.get(id(p), p) for p in term.inputs}:
                 if (is_op(parent) and last.get(id(parent)) == position and parent.buffer != buffer
                         and parent.buffer not in kept):
                     free[(parent.shape, parent.dtype.str)].append(parent.buffer)
@@ -60,14 +90,15 @@ def assign_buffers(terms: list[Term], pinned: set[int], inplace: bool, share: bo
     return count
 
 
-def _inplace_buffer(term: Term, position: int, last: dict[int, int], kept: set[int]) -> int | None:
+def _inplace_buffer(term: Term, position: int, last: dict[int, int], kept: set[int],
+                    bases: dict[int, Term]) -> int | None:
     index = term.op.inplace
     if index is None or index >= len(term.inputs):
         return None
     parent = term.inputs[index]
-    if (not is_op(parent) or parent.shape != term.shape or parent.dtype != term.dtype
-            or last.get(id(parent)) != position or parent.buffer in kept):
+    if (not is_op(parent) or id(parent) in bases or parent.shape != term.shape
+            or parent.dtype != term.dtype or last.get(id(parent)) != position or parent.buffer in kept):
         return None
-    if any(other is parent for i, other in enumerate(term.inputs) if i != index):
+    if any(bases.get(id(other), other) is parent for i, other in enumerate(term.inputs) if i != index):
         return None
     return parent.buffer

@@ -16,7 +16,7 @@ from threading import get_ident
 
 import numpy as np
 
-from gorgon.compile import ALLOC, CONST, EXEC, LOAD, Instruction, Program, check_readable, compile
+from gorgon.compile import ALLOC, CONST, EXEC, LOAD, VIEW, Instruction, Program, check_readable, compile
 from gorgon.errors import BindError, GorgonError
 from gorgon.graph import Graph
 from gorgon.node import Node
@@ -92,6 +92,7 @@ class TapeMachine(ModeSwitch):
                 self.buffers[ins.out] = ins.term.value
         self._exec = [ins for ins in self.program.instructions if ins.kind == EXEC]
         self._loads = [ins for ins in self.program.instructions if ins.kind == LOAD]
+        self._views = [ins for ins in self.program.instructions if ins.kind == VIEW]
         self._bindings = None
         self._mode = None
         self._ran = False
@@ -105,6 +106,8 @@ class TapeMachine(ModeSwitch):
                 raise BindError(f"input {ins.term.name!r} has no value: bind one with G.let "
                                 f"(built at {ins.term.origin})")
             buffers[ins.out] = value
+        for ins in self._views:
+            buffers[ins.out] = ins.term.op.view(*[buffers[a] for a in ins.args])
         mode = self.mode
         self._steps = [step(ins.term.op, [buffers[a] for a in ins.args], buffers[ins.out], mode)
                        for ins in self._exec]

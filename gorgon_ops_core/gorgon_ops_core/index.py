@@ -178,6 +178,15 @@ class Getitem(Op):
         np.copyto(out, result)
         return out
 
+    @property
+    def is_view(self):
+        """Basic indexing (no index arrays) reads x through a view, as numpy does."""
+        return not any(isinstance(item, tuple) and item[0] == ARRAY for item in self.index)
+
+    def view(self, x):
+        index = decode(self.index)
+        return x[index if Ellipsis in index else index + (Ellipsis,)]
+
     def vjp(self, inputs, output, gy):
         x, *indices = inputs
         return (G.getitem_grad(gy, x.shape, decode(self.index, indices)), *[None] * len(indices))

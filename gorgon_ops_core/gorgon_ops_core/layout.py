@@ -39,6 +39,7 @@ class Split(Op):
     put back in place."""
 
     name = "split"
+    is_view = True
 
     @classmethod
     def call(cls, x, sections, axis=0, part=None):
@@ -61,11 +62,14 @@ class Split(Op):
         return TensorType(x.shape[:self.axis] + (stop - start,) + x.shape[self.axis + 1:], x.dtype)
 
     def forward(self, x, out=None):
-        piece = x[self.index()]
+        piece = self.view(x)
         if out is None:
             return piece
         np.copyto(out, piece)
         return out
+
+    def view(self, x):
+        return x[self.index()]
 
     def vjp(self, inputs, output, gy):
         return (G.getitem_grad(gy, inputs[0].shape, self.index()),)
