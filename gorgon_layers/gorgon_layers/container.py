@@ -24,6 +24,9 @@ class Sequential(Module):
             x = module(x)
         return x
 
+    def constructor_args(self) -> tuple[tuple, dict[str, Any]]:
+        return tuple(self._modules.values()), {}
+
     def __getitem__(self, index: int) -> Module:
         return list(self._modules.values())[index]
 

@@ -6,6 +6,9 @@ solver's in-place update is seen by every graph) and builds its `forward` there.
 
 Inside `forward`, a parameter or buffer attribute reads as its node in the graph being
 built; outside, it reads as the numpy array.
+
+Thread-safety: a model and its cached machines belong to one thread at a time (build,
+train and predict from one thread, or guard the model with a lock).
 """
 
 from __future__ import annotations
@@ -88,8 +91,11 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning "
                                  f"attribute {name!r}")
-        for table in (self._parameters, self._buffers, self._modules):
-            table.pop(name, None)
+        kinds = {Parameter: self._parameters, Buffer: self._buffers, Module: self._modules}
+        kept = next((table for kind, table in kinds.items() if isinstance(value, kind)), None)
+        for table in kinds.values():
+            if table is not kept:  # replacing keeps the entry's place (a Sequential's order)
+                table.pop(name, None)
         if isinstance(value, Parameter):
             self._parameters[name] = value.array
         elif isinstance(value, Buffer):
@@ -293,10 +299,12 @@ class Module:
         return self.train(False)
 
     # using the model ------------------------------------------------------------------
-    def predict(self, X: Any, batch_size: int = 256) -> np.ndarray:
+    def predict(self, X: Any, batch_size: int = 256, machine: str = "tape") -> np.ndarray:
+        """The model's output for every example of X (any number), in evaluation mode,
+        `batch_size` at a time, on a machine cached per batch shape ("tape" or "lisp")."""
         from gorgon_layers.running import predict
 
-        return predict(self, X, batch_size)
+        return predict(self, X, batch_size, machine)
 
     def summary(self, input_shape: tuple[int, ...], dtype: Any = np.float32, print_fn: Any = print) -> str:
         from gorgon_layers.summary import summary
@@ -304,9 +312,16 @@ class Module:
         return summary(self, input_shape, dtype, print_fn)
 
     def save(self, path: Any) -> None:
+        """Write the architecture and the weights to one safetensors file, atomically
+        (`nn.load(path)` rebuilds the model)."""
         from gorgon_layers.saving import save
 
         save(self, path)
+
+    def constructor_args(self) -> tuple[tuple, dict[str, Any]]:
+        """The arguments that rebuild this module (those its constructor was called with;
+        containers give their current children)."""
+        return self._config
 
     def extra_repr(self) -> str:
         args, kwargs = self._config

@@ -76,7 +76,7 @@ def architecture(model: Module) -> dict[str, Any]:
     if _registry.get(cls.__name__) is not cls:
         raise G.ArgumentValueError(f"save: module type {cls.__name__} is not registered: decorate it "
                                    "with @nn.register so that nn.load can rebuild it")
-    args, kwargs = model._config
+    args, kwargs = model.constructor_args()
     where = f"{cls.__name__} {model._path!r}" if model._path else cls.__name__
     return {"type": cls.__name__, "args": [_encode(a, where) for a in args],
             "kwargs": {k: _encode(v, where) for k, v in kwargs.items()}}

@@ -214,3 +214,13 @@ def test_a_pytorch_safetensors_file_loads_and_predicts_the_same(tmp_path):
         expected = theirs(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(ours.predict(x, batch_size=3), expected, rtol=1e-5, atol=1e-6)
     assert int(ours[1].num_batches_tracked) == 2
+
+
+def test_a_sequential_is_saved_with_its_current_children(tmp_path):
+    m = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    setattr(m, "1", nn.Tanh())  # replaced in place: the order stays
+    m.save(tmp_path / "m")
+    loaded = nn.load(tmp_path / "m")
+    assert [type(c).__name__ for c in loaded] == ["Linear", "Tanh", "Linear"]
+    x = np.ones((2, 2), np.float32)
+    np.testing.assert_array_equal(loaded.predict(x), m.predict(x))

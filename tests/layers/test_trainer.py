@@ -45,7 +45,8 @@ def test_fit_on_the_lisp_machine_equals_the_tape_machine():
         model = mlp(np.float64)
         trainer = nn.Trainer(model, "cross_entropy", nn.solver("SGD", learning_rate=0.1), machine=machine)
         trainer.fit(X.astype(np.float64), y, epochs=2, batch_size=8, shuffle=False)
-        results.append(model.state_dict())
+        results.append({**model.state_dict(), "evaluation": np.array(trainer.evaluate(X, y)["loss"]),
+                        "prediction": model.predict(X, machine=machine)})
     for name in results[0]:
         np.testing.assert_allclose(results[1][name], results[0][name], rtol=1e-12, err_msg=name)
 
