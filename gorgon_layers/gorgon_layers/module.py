@@ -63,6 +63,19 @@ def _recording_init(init: Any) -> Any:
     return wrapped
 
 
+def blamed(error: G.GorgonError, module: Module) -> G.GorgonError:
+    """The error with the innermost module that raised it named first (once)."""
+    if getattr(error, "module_named", False) or module.describe() in str(error):
+        error.module_named = True
+        return error
+    try:
+        named = type(error)(f"{module.describe()}: {error}")
+    except TypeError:
+        return error
+    named.module_named = True
+    return named
+
+
 class Module:
     """Subclass it, assign submodules, `nn.Parameter`s and `nn.Buffer`s as attributes in
     `__init__` (after `super().__init__()`), and write `forward(x)` with gorgon ops.
@@ -161,6 +174,8 @@ class Module:
         object.__setattr__(self, "_used", True)
         try:
             result = self.forward(*inputs, **options)
+        except G.GorgonError as error:
+            raise blamed(error, self) from error.__cause__
         finally:
             object.__setattr__(self, "_graph", previous)
             _building.depth -= 1

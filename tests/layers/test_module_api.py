@@ -202,3 +202,11 @@ def test_to_converts_and_rebuilds():
 def test_repr_shows_the_tree():
     text = repr(model())
     assert text.startswith("Sequential(") and "(1): Residual(" in text and "Linear(64, 3)" in text
+
+
+def test_an_op_error_inside_a_module_names_the_innermost_module():
+    m = nn.Sequential(nn.Linear(3, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 2)))
+    g = G.Graph()
+    with pytest.raises(G.DtypeError, match=r"^Linear '0': .*matmul") as error:
+        m(G.tensor(g, G.Float64, (2, 3), name="x64"))
+    assert str(error.value).count("Linear '") == 1
