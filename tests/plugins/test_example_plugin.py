@@ -41,8 +41,8 @@ def test_plugins_lists_the_example_distribution_and_its_ops(example_plugin):
     done = run("-m", "gorgon", "plugins")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    header = lines.index("example: gorgon-ops-example 0.1.0 (3 ops)")
-    assert lines[header + 1] == "  ops: bent_identity polynomial swish"
+    header = lines.index("example: gorgon-ops-example 0.1.0 (4 ops)")
+    assert lines[header + 1] == "  ops: bent_identity polynomial swish weighted_mean"
     assert not lines[header + 2].startswith("  ERROR")
 
 
@@ -51,7 +51,7 @@ def test_the_example_suite_runs_the_kit_on_every_op_and_check(example_plugin):
                "-p", "no:benchmark", cwd=str(example_plugin))
     assert done.returncode == 0, done.stdout + done.stderr
     passed = [line for line in done.stdout.splitlines() if " PASSED" in line]
-    for op in ("swish", "bent_identity", "polynomial"):
+    for op in ("swish", "bent_identity", "polynomial", "weighted_mean"):
         for check in ("inference", "out_kernel", "gradient", "lisp_agrees", "float32",
                       "second_order", "errors"):
             assert any(f"test_conformance[{op}-{check}-" in line for line in passed), (op, check)

@@ -1,1 +1,2 @@
-"""gorgon-ops-example: swish, bent_identity and polynomial ops for gorgon (see plugin.py)."""
+"""gorgon-ops-example: swish, bent_identity, polynomial and weighted_mean ops for gorgon
+(see plugin.py)."""

@@ -8,11 +8,12 @@ from gorgon import Op, hookimpl
 from gorgon_ops_example.activations import BentIdentity, Swish
 from gorgon_ops_example.polynomial import Polynomial
 from gorgon_ops_example.samples import SAMPLES
+from gorgon_ops_example.weighted import WeightedMean
 
 
 @hookimpl
 def register_ops(register: Callable[[type[Op]], None]) -> None:
-    for op in (Swish, BentIdentity, Polynomial):
+    for op in (Swish, BentIdentity, Polynomial, WeightedMean):
         register(op)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gorgon import DtypeError
+from gorgon import DtypeError, ShapeError
 from gorgon.testing import ErrorSample, Sample
 
 AnySample = Sample | ErrorSample
@@ -46,3 +46,23 @@ SAMPLES = {
     "bent_identity": bent_identity_samples,
     "polynomial": polynomial_samples,
 }
+
+
+def weighted_mean_samples() -> list[AnySample]:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4))
+    return [
+        Sample(x, rng.uniform(0.5, 2.0, 4), axis=1, label="a weight per column, axis=1"),
+        Sample(x, rng.uniform(0.5, 2.0, (3, 1)), axis=0, keepdims=True, label="per row, keepdims"),
+        Sample(x[0], rng.uniform(0.5, 2.0, 4), label="every axis: a 0-d result"),
+        Sample(x, rng.uniform(0.5, 2.0, (3, 4)), axis=(0, 1), wrt=(0,),
+               label="weights as data: the gradient of x only"),
+        ErrorSample(x, np.ones(3), error=ShapeError, match="cannot be broadcast"),
+        ErrorSample(x, np.ones((2, 3, 4)), error=ShapeError,
+                    match="must broadcast to the shape of x"),
+        ErrorSample(x, np.ones(4), axis=2, error=ShapeError, match="out of range"),
+        ErrorSample(np.arange(4), np.arange(4), error=DtypeError, match="needs float inputs"),
+    ]
+
+
+SAMPLES["weighted_mean"] = weighted_mean_samples
