@@ -4,8 +4,8 @@ line, in any frame) run inside a block, and compare states bit for bit."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -14,10 +14,9 @@ class Injected(Exception):
     """The fault the tests inject."""
 
 
-@contextmanager
-def fail_at(n: int, error: type[BaseException] = Injected) -> Iterator[list[int]]:
-    """Raise `error` at the n-th call or line event inside the block (never, if there are
-    fewer); the yielded list receives the number of events seen."""
+def run_failing(call: Callable[[], Any], n: int, error: type[BaseException] = Injected) -> int:
+    """Run `call()`, raising `error` at its n-th call or line event (in any frame it runs;
+    never, if it has fewer). Returns the number of events seen."""
     seen = [0]
 
     def tracer(frame, event, arg):
@@ -30,9 +29,20 @@ def fail_at(n: int, error: type[BaseException] = Injected) -> Iterator[list[int]
     previous = sys.gettrace()
     sys.settrace(tracer)
     try:
-        yield seen
+        call()
     finally:
         sys.settrace(previous)
+    return seen[0]
+
+
+def caused_by(exc: BaseException, error: type[BaseException]) -> bool:
+    """Whether `exc` is `error`, or was raised while handling one (numpy's savez turns an
+    interrupt inside its zip writer into a ValueError about the open handle)."""
+    while exc is not None:
+        if isinstance(exc, error):
+            return True
+        exc = exc.__context__
+    return False
 
 
 def snapshot(params, solver=None) -> tuple:
