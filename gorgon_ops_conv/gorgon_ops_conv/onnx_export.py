@@ -12,6 +12,33 @@ def _pads(padding):
     return [top, left, bottom, right]
 
 
+def _pads_1d(padding):
+    left, right = (padding, padding) if isinstance(padding, int) else padding
+    return [left, right]
+
+
+def conv1d(b, node, inputs):
+    op = node.op
+    return b.add("Conv", inputs[:], kernel_shape=[node.inputs[1].shape[2]], group=op.groups,
+                 strides=[op.stride], pads=_pads_1d(op.padding), dilations=[op.dilation])
+
+
+def _pool_1d(op):
+    stride = op.kernel_size if op.stride is None else op.stride
+    return {"kernel_shape": [op.kernel_size], "strides": [stride], "pads": _pads_1d(op.padding)}
+
+
+def max_pool1d(b, node, inputs):
+    return b.add("MaxPool", [inputs[0]], dilations=[node.op.dilation], **_pool_1d(node.op))
+
+
+def avg_pool1d(b, node, inputs):
+    if node.op.dilation != 1 and b.opset < 19:
+        b.unsupported("AveragePool takes dilations from opset 19")
+    return b.add("AveragePool", [inputs[0]], count_include_pad=int(node.op.count_include_pad),
+                 dilations=[node.op.dilation] if b.opset >= 19 else None, **_pool_1d(node.op))
+
+
 def _window(op):
     return {"strides": list(pair(op.stride, "stride")), "pads": _pads(op.padding),
             "dilations": list(pair(op.dilation, "dilation"))}
@@ -59,4 +86,5 @@ def upsample2d(b, node, inputs):
 
 
 MAPPINGS = {"conv2d": conv2d, "conv_transpose2d": conv_transpose2d, "max_pool2d": max_pool2d,
-            "avg_pool2d": avg_pool2d, "global_avg_pool2d": global_avg_pool2d, "upsample2d": upsample2d}
+            "avg_pool2d": avg_pool2d, "global_avg_pool2d": global_avg_pool2d, "upsample2d": upsample2d,
+            "conv1d": conv1d, "max_pool1d": max_pool1d, "avg_pool1d": avg_pool1d}

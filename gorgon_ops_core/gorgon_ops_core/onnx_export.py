@@ -10,7 +10,8 @@ SAME = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "pow": "Pow", "m
         "minimum": "Min", "abs": "Abs", "neg": "Neg", "exp": "Exp", "log": "Log", "sqrt": "Sqrt",
         "reciprocal": "Reciprocal", "sign": "Sign", "sin": "Sin", "cos": "Cos", "tanh": "Tanh",
         "sigmoid": "Sigmoid", "relu": "Relu", "softplus": "Softplus", "erf": "Erf", "eq": "Equal",
-        "lt": "Less", "le": "LessOrEqual", "gt": "Greater", "ge": "GreaterOrEqual", "where": "Where"}
+        "lt": "Less", "le": "LessOrEqual", "gt": "Greater", "ge": "GreaterOrEqual", "where": "Where",
+        "floor": "Floor", "ceil": "Ceil"}
 REDUCE = {"sum": "ReduceSum", "mean": "ReduceMean", "max": "ReduceMax", "min": "ReduceMin",
           "prod": "ReduceProd"}
 
@@ -168,10 +169,153 @@ def getitem(b, node, inputs):
     return out if out != inputs[0] else b.add("Identity", [out])
 
 
+def log_base(base):
+    def emit(b, node, inputs):
+        return b.add("Div", [b.add("Log", [inputs[0]]), b.scalar_like(np.log(base), node)])
+    return emit
+
+
+def exp2(b, node, inputs):
+    return b.add("Pow", [b.scalar_like(2.0, node), inputs[0]])
+
+
+def round_(b, node, inputs):
+    """Round (halves to even, as numpy); with decimals, scaled by 10**decimals first."""
+    if node.op.decimals == 0:
+        return b.add("Round", [inputs[0]])
+    scale = b.scalar_like(10.0 ** node.op.decimals, node)
+    return b.add("Div", [b.add("Round", [b.add("Mul", [inputs[0], scale])]), scale])
+
+
+def einsum(b, node, inputs):
+    """Einsum; ONNX does not broadcast named axes, so size-1 ones are expanded first."""
+    subscripts = node.op.subscripts.replace(" ", "")
+    if "." in subscripts:
+        b.unsupported("einsum with an ellipsis")
+    terms = subscripts.split("->")[0].split(",")
+    sizes = {}
+    for term, operand in zip(terms, node.inputs):
+        for letter, size in zip(term, operand.shape):
+            sizes[letter] = max(sizes.get(letter, 1), size)
+    names = []
+    for term, operand, name in zip(terms, node.inputs, inputs[:]):
+        full = [sizes[letter] for letter in term]
+        names.append(name if list(operand.shape) == full else b.add("Expand", [name, b.ints(full)]))
+    return b.add("Einsum", names, equation=subscripts)
+
+
+def tensordot(b, node, inputs):
+    """As an Einsum equation: contracted axes share letters."""
+    a, c = node.inputs
+    left, right = node.op.axes
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    ta = [next(letters) for _ in range(a.ndim)]
+    tc = [next(letters) for _ in range(c.ndim)]
+    for i, j in zip(left, right):
+        tc[j] = ta[i]
+    out = [ta[i] for i in range(a.ndim) if i not in left] + [tc[j] for j in range(c.ndim) if j not in right]
+    return b.add("Einsum", inputs[:], equation=f"{''.join(ta)},{''.join(tc)}->{''.join(out)}")
+
+
+def split(b, node, inputs):
+    start, stop = node.op.bounds[node.op.part]
+    axis = node.op.axis % node.ndim
+    return b.add("Slice", [inputs[0], b.ints([start]), b.ints([stop]), b.ints([axis])])
+
+
+PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "edge"}
+
+
+def pad(b, node, inputs):
+    mode = PAD_MODES.get(node.op.mode)
+    if mode is None:
+        b.unsupported(f"pad mode {node.op.mode!r} (ONNX pads constant, reflect and edge)")
+    widths = node.op.widths
+    if mode == "reflect" and any(max(w) > d - 1 for w, d in zip(widths, node.inputs[0].shape)):
+        b.unsupported("reflect padding wider than the axis less one (ONNX reflects once)")
+    pads = b.ints([w[0] for w in widths] + [w[1] for w in widths])
+    if mode != "constant":
+        return b.add("Pad", [inputs[0], pads], mode=mode)
+    return b.add("Pad", [inputs[0], pads, b.scalar_like(node.op.value, node)], mode=mode)
+
+
+def gather(b, node, inputs):
+    return b.add("GatherElements", [inputs[0], inputs[1]], axis=node.op.axis % node.ndim)
+
+
+def scatter_add(b, node, inputs):
+    if b.opset < 16:
+        b.unsupported("ScatterElements adds from opset 16")
+    return b.add("ScatterElements", [inputs[0], inputs[1], inputs[2]], axis=node.op.axis % node.ndim,
+                 reduction="add")
+
+
+def tile(b, node, inputs):
+    """numpy's tile: reps and the input's rank padded with leading ones to agree."""
+    x = node.inputs[0]
+    reps = list(node.op.reps)
+    rank = max(len(reps), x.ndim)
+    reps = [1] * (rank - len(reps)) + reps
+    source = inputs[0]
+    if x.ndim < rank:
+        source = b.add("Reshape", [source, b.ints([1] * (rank - x.ndim) + list(x.shape))])
+    return b.add("Tile", [source, b.ints(reps)])
+
+
+def repeat(b, node, inputs):
+    """Each index along the axis repeated: a Gather of the repeated indices."""
+    repeats = node.op.repeats
+    x = node.inputs[0]
+    index = np.repeat(np.arange(len(repeats)), repeats).astype(np.int64)
+    source = inputs[0]
+    if node.op.axis is None:
+        source = b.add("Reshape", [source, b.ints([-1])])
+    axis = 0 if node.op.axis is None else node.op.axis % x.ndim
+    return b.add("Gather", [source, b.constant(index)], axis=axis)
+
+
+def cumsum(b, node, inputs):
+    source, axis = inputs[0], node.op.axis
+    if axis is None:
+        source, axis = b.add("Reshape", [source, b.ints([-1])]), 0
+    return b.add("CumSum", [source, b.constant(np.int64(axis % max(node.ndim, 1)))],
+                 reverse=int(node.op.reverse))
+
+
+def topk(b, node, inputs):
+    """TopK's values (sort: k is the whole axis; ascending: the smallest first)."""
+    axis = node.op.axis % node.ndim
+    k = node.op.k if node.op.k is not None else node.inputs[0].shape[axis]
+    largest = node.op.params.get("descending", node.op.params.get("largest", True))
+    values, _ = b.add("TopK", [inputs[0], b.ints([k])], outputs=2, axis=axis, largest=int(largest), sorted=1)
+    return values
+
+
+def norm(b, node, inputs):
+    """Vector norms (ord None, 1, 2, inf, -inf, p) and the Frobenius norm."""
+    ord_, axes, keep = node.op.ord, node.op.axis, node.op.keepdims
+    x = inputs[0]
+    if ord_ in (None, "fro", 2.0) and (len(axes) == 1 or ord_ != 2.0):
+        return b.reduce("ReduceL2", x, axes, keep)
+    if len(axes) != 1:
+        b.unsupported(f"matrix norm ord={ord_!r}")
+    magnitude = b.add("Abs", [x])
+    if ord_ == 1.0:
+        return b.reduce("ReduceL1", x, axes, keep)
+    if ord_ in (np.inf, -np.inf):
+        return b.reduce("ReduceMax" if ord_ > 0 else "ReduceMin", magnitude, axes, keep)
+    power = b.scalar_like(ord_, node)
+    total = b.reduce("ReduceSum", b.add("Pow", [magnitude, power]), axes, keep)
+    return b.add("Pow", [total, b.scalar_like(1.0 / ord_, node)])
+
+
 MAPPINGS = {name: same(op_type) for name, op_type in SAME.items()}
 MAPPINGS.update({name: reduction(op_type) for name, op_type in REDUCE.items()})
 MAPPINGS.update(square=square, log1p=log1p, expm1=expm1, ne=ne, clip=clip, cast=cast, matmul=matmul,
                 outer=outer, argmax=arg_reduction("ArgMax"), argmin=arg_reduction("ArgMin"),
                 reshape=reshape, flatten=flatten, transpose=transpose, squeeze=squeeze,
                 expand_dims=expand_dims, broadcast_to=broadcast_to, concat=concat, stack=stack,
-                take=take, getitem=getitem)
+                take=take, getitem=getitem, log2=log_base(2.0), log10=log_base(10.0), exp2=exp2,
+                round=round_, einsum=einsum, tensordot=tensordot, split=split, pad=pad, gather=gather,
+                scatter_add=scatter_add, tile=tile, repeat=repeat, cumsum=cumsum, topk=topk, sort=topk,
+                norm=norm)

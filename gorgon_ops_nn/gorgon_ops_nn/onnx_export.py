@@ -115,8 +115,91 @@ def cross_entropy(b, node, inputs):
                     range(last), False)
 
 
+def same(op_type):
+    def emit(b, node, inputs):
+        return b.add(op_type, [inputs[0]])
+    return emit
+
+
+def hardswish(b, node, inputs):
+    """HardSwish from opset 14; before, x * clip(x + 3, 0, 6) / 6."""
+    if b.opset >= 14:
+        return b.add("HardSwish", [inputs[0]])
+    gate = b.add("Clip", [b.add("Add", [inputs[0], b.scalar_like(3, node)]), b.scalar_like(0, node),
+                          b.scalar_like(6, node)])
+    return b.add("Div", [b.add("Mul", [inputs[0], gate]), b.scalar_like(6, node)])
+
+
+def instance_norm(b, node, inputs):
+    return b.add("InstanceNormalization", inputs[:], epsilon=float(node.op.eps))
+
+
+def group_norm(b, node, inputs):
+    """Normalised per group of channels (a reshape to (N, groups, -1)), then scaled and
+    shifted per channel."""
+    x, scale, shift = inputs[:]
+    shape = node.inputs[0].shape
+    grouped = b.add("Reshape", [x, b.ints([0, node.op.num_groups, -1])])
+    centred = b.add("Sub", [grouped, b.reduce("ReduceMean", grouped, [2], True)])
+    var = b.reduce("ReduceMean", b.add("Mul", [centred, centred]), [2], True)
+    normalised = b.add("Div", [centred, b.add("Sqrt", [b.add("Add", [var, b.scalar_like(node.op.eps, node)])])])
+    per_channel = b.ints([shape[1]] + [1] * (len(shape) - 2))
+    y = b.add("Reshape", [normalised, b.shape(node)])
+    return b.add("Add", [b.add("Mul", [y, b.add("Reshape", [scale, per_channel])]),
+                         b.add("Reshape", [shift, per_channel])])
+
+
+def one_hot(b, node, inputs):
+    """Labels compared with every class index (ONNX's OneHot lacks kernels for some dtypes)."""
+    labels = b.add("Unsqueeze", [inputs[0], b.ints([-1])])
+    classes = b.constant(range(node.op.num_classes), dtype=node.inputs[0].dtype)
+    return b.add("Cast", [b.add("Equal", [labels, classes])], to=b.dtype(node.dtype))
+
+
+def _pointwise(b, node, terms):
+    reduction = node.op.reduction
+    if reduction == "none":
+        return terms
+    axes = range(node.inputs[0].ndim)
+    if reduction == "batchmean":
+        total = b.reduce("ReduceSum", terms, axes, False)
+        return b.add("Div", [total, b.scalar_like(node.inputs[0].shape[0], node)])
+    return b.reduce("ReduceMean" if reduction == "mean" else "ReduceSum", terms, axes, False)
+
+
+def huber_loss(b, node, inputs, limit=None, divide=False):
+    """0.5 d^2 inside the limit, limit * (|d| - limit / 2) outside (smooth L1: divided by beta)."""
+    limit = node.op.delta if limit is None else limit
+    d = b.add("Abs", [b.add("Sub", inputs[:])])
+    inside = b.add("Mul", [b.add("Mul", [d, d]), b.scalar_like(0.5 / limit if divide else 0.5, node)])
+    slope = 1.0 if divide else limit
+    outside = b.add("Mul", [b.add("Sub", [d, b.scalar_like(0.5 * limit, node)]), b.scalar_like(slope, node)])
+    terms = b.add("Where", [b.add("Less", [d, b.scalar_like(limit, node)]), inside, outside])
+    return _pointwise(b, node, terms)
+
+
+def smooth_l1_loss(b, node, inputs):
+    if node.op.beta == 0:
+        return _pointwise(b, node, b.add("Abs", [b.add("Sub", inputs[:])]))
+    return huber_loss(b, node, inputs, limit=node.op.beta, divide=True)
+
+
+def kl_div(b, node, inputs):
+    x, target = inputs[:]
+    if node.op.log_target:
+        terms = b.add("Mul", [b.add("Exp", [target]), b.add("Sub", [target, x])])
+    else:
+        positive = b.add("Greater", [target, b.scalar_like(0, node)])
+        safe = b.add("Where", [positive, target, b.scalar_like(1, node)])
+        terms = b.add("Mul", [target, b.add("Sub", [b.add("Log", [safe]), x])])
+    return _pointwise(b, node, terms)
+
+
 MAPPINGS = {"leaky_relu": leaky_relu, "elu": elu, "gelu": gelu, "silu": silu, "mish": mish,
             "softmax": axis_op("Softmax"), "log_softmax": axis_op("LogSoftmax"),
             "logsumexp": logsumexp, "batch_norm": batch_norm, "layer_norm": layer_norm,
             "dropout": dropout, "mode_switch": mode_switch, "embedding": embedding,
-            "mse_loss": mse_loss, "cross_entropy": cross_entropy}
+            "mse_loss": mse_loss, "cross_entropy": cross_entropy, "selu": same("Selu"),
+            "softsign": same("Softsign"), "hardswish": hardswish, "instance_norm": instance_norm,
+            "group_norm": group_norm, "one_hot": one_hot, "huber_loss": huber_loss,
+            "smooth_l1_loss": smooth_l1_loss, "kl_div": kl_div}

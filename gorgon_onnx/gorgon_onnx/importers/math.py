@@ -9,7 +9,6 @@ import numpy as np
 from onnx import helper
 
 import gorgon as G
-from gorgon_onnx.importers.einsum import einsum
 
 
 def binary(op_name):
@@ -124,8 +123,8 @@ def arg_reduction(op_name):
     return importer
 
 
-def einsum_(ctx, *operands):
-    return einsum(ctx.attr("equation"), [ctx.tensor(o) for o in operands])
+def einsum(ctx, *operands):
+    return G.einsum(ctx.attr("equation"), *[ctx.tensor(o) for o in operands])
 
 
 TABLE = {
@@ -138,7 +137,7 @@ TABLE = {
     "Sin": unary("sin"), "Cos": unary("cos"), "Softplus": unary("softplus"),
     "Relu": unary("relu"), "Sigmoid": unary("sigmoid"), "Tanh": unary("tanh"),
     "LeakyRelu": leaky_relu, "Elu": elu, "Gelu": gelu, "Clip": clip, "Cast": cast, "Where": where,
-    "Gemm": gemm, "MatMul": matmul, "Einsum": einsum_,
+    "Gemm": gemm, "MatMul": matmul, "Einsum": einsum,
     "ReduceMean": reduction("mean"), "ReduceSum": reduction("sum"), "ReduceMax": reduction("max"),
     "ReduceMin": reduction("min"), "ReduceProd": reduction("prod"),
     "ArgMax": arg_reduction("argmax"), "ArgMin": arg_reduction("argmin"),

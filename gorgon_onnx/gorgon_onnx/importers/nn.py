@@ -132,31 +132,22 @@ def layer_normalization(ctx, x, scale, bias=None):
     return G.layer_norm(node, scale, shift, eps=float(ctx.attr("epsilon", 1e-5)))
 
 
-def _normalize(x, axes, eps):
-    centred = x - G.mean(x, axis=axes, keepdims=True)
-    return centred / G.sqrt(G.mean(centred * centred, axis=axes, keepdims=True) + eps)
-
-
 def instance_normalization(ctx, x, scale, bias):
-    node = ctx.tensor(x)
-    y = _normalize(node, tuple(range(2, node.ndim)), float(ctx.attr("epsilon", 1e-5)))
-    return _bias(y * G.reshape(ctx.tensor(scale), (1, node.shape[1]) + (1,) * (node.ndim - 2)),
-                 ctx.tensor(bias))
+    return G.instance_norm(ctx.tensor(x), ctx.tensor(scale), ctx.tensor(bias),
+                           eps=float(ctx.attr("epsilon", 1e-5)))
 
 
 def group_normalization(ctx, x, scale, bias):
-    """Opset 21 scales per channel; opsets 18 to 20 per group."""
+    """Opset 21 scales per channel; opsets 18 to 20 per group (spread here over the
+    group's channels)."""
     node = ctx.tensor(x)
-    groups = int(ctx.attr("num_groups"))
-    n, c = node.shape[:2]
-    grouped = G.reshape(node, (n, groups, -1))
-    y = _normalize(grouped, (2,), float(ctx.attr("epsilon", 1e-5)))
+    groups, channels = int(ctx.attr("num_groups")), node.shape[1]
     scale, bias = ctx.tensor(scale), ctx.tensor(bias)
-    if scale.shape[0] == groups and groups != c:
-        y = y * G.reshape(scale, (1, groups, 1)) + G.reshape(bias, (1, groups, 1))
-        return G.reshape(y, node.shape)
-    y = G.reshape(y, node.shape)
-    return _bias(y * G.reshape(scale, (1, c) + (1,) * (node.ndim - 2)), bias)
+    if scale.shape[0] != channels:
+        per_group = (groups, channels // groups)
+        scale = G.reshape(G.broadcast_to(G.reshape(scale, (groups, 1)), per_group), (channels,))
+        bias = G.reshape(G.broadcast_to(G.reshape(bias, (groups, 1)), per_group), (channels,))
+    return G.group_norm(node, groups, scale, bias, eps=float(ctx.attr("epsilon", 1e-5)))
 
 
 def resize(ctx, x, roi=None, scales=None, sizes=None):

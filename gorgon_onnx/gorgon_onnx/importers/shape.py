@@ -154,35 +154,8 @@ def expand(ctx, x, target):
     return node if result == node.shape else G.broadcast_to(node, result)
 
 
-def _pad_axis(node, axis, before, after, mode, value):
-    if before < 0 or after < 0:
-        node = _slice_along(node, axis, max(-before, 0), node.shape[axis] - max(-after, 0))
-        before, after = max(before, 0), max(after, 0)
-    parts = []
-    for count, at_start in ((before, True), (after, False)):
-        if count == 0:
-            parts.append(None)
-            continue
-        if mode == "constant":
-            shape = list(node.shape)
-            shape[axis] = count
-            block = G.constant(np.full(shape, value, dtype=node.dtype), node.graph)
-        elif mode == "edge":
-            edge = _slice_along(node, axis, 0 if at_start else node.shape[axis] - 1,
-                                1 if at_start else node.shape[axis])
-            shape = list(node.shape)
-            shape[axis] = count
-            block = G.broadcast_to(edge, tuple(shape))
-        else:
-            n = node.shape[axis]
-            block = (_slice_along(node, axis, count, 0, -1) if at_start
-                     else _slice_along(node, axis, n - 2, n - 2 - count if n - 2 - count >= 0 else None, -1))
-        parts.append(block)
-    pieces = [p for p in (parts[0], node, parts[1]) if p is not None]
-    return pieces[0] if len(pieces) == 1 else G.concat(pieces, axis=axis)
-
-
 def pad(ctx, x, pads, value=None, axes=None):
+    """G.pad, after cropping what negative pads remove."""
     node = ctx.tensor(x)
     mode = ctx.attr("mode", "constant")
     if mode not in ("constant", "edge", "reflect"):
@@ -192,9 +165,17 @@ def pad(ctx, x, pads, value=None, axes=None):
     fill = 0.0 if value is None or np.size(ctx.static(value, "constant_value")) == 0 else float(
         ctx.static(value, "constant_value"))
     half = len(amounts) // 2
+    widths = [[0, 0] for _ in range(node.ndim)]
+    crop = [slice(None)] * node.ndim
     for k, axis in enumerate(chosen):
-        node = _pad_axis(node, axis, amounts[k], amounts[half + k], mode, fill)
-    return node
+        before, after = amounts[k], amounts[half + k]
+        crop[axis] = slice(max(-before, 0), node.shape[axis] - max(-after, 0))
+        widths[axis] = [max(before, 0), max(after, 0)]
+    if any(s != slice(None) for s in crop):
+        node = node[tuple(crop)]
+    if not any(b or a for b, a in widths):
+        return node
+    return G.pad(node, tuple(tuple(w) for w in widths), mode=mode, value=fill if mode == "constant" else 0.0)
 
 
 def cast_like(ctx, x, like):
