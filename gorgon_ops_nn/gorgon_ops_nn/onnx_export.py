@@ -100,6 +100,8 @@ def mse_loss(b, node, inputs):
 def cross_entropy(b, node, inputs):
     """-sum(target * log_softmax(logits)) over the last axis, the target one-hot (integer
     labels, picked with GatherElements) or probabilities; then the reduction."""
+    if len(node.inputs) > 2 or set(node.op.params) - {"reduction"}:
+        b.unsupported("class weights, ignore_index and label smoothing are not mapped")
     logits, target = node.inputs
     last = logits.ndim - 1
     log_p = b.add("LogSoftmax", [inputs[0]], axis=last)
