@@ -194,3 +194,32 @@ def test_a_solver_entry_that_inflates_is_never_read_by_a_parameters_only_load(tm
     assert done.returncode == 0, done.stderr
     outcome, grew = done.stdout.splitlines()
     assert outcome == "loaded" and int(grew.split()[1]) < 64 * 1024, done.stdout
+
+
+def test_a_solver_name_that_is_not_a_short_string_is_refused(tmp_path):
+    path = tmp_path / "named.npz"
+    archive(path, {"param/w.npy": npy_bytes(np.arange(4.0)), "param/b.npy": npy_bytes(np.array(0.5)),
+                   "solver_name.npy": npy_bytes(np.zeros(3)), "solver/steps.npy": npy_bytes(np.array(1))})
+    nodes = params()
+    solver = G.solvers.SGD(params=nodes)
+    with pytest.raises(G.GorgonError, match=r"the state of solver <\(3,\) float64 array>, not of SGD"):
+        load(path, nodes, solver)
+    assert unchanged(nodes) and solver.steps == 0
+
+
+def test_format_2_headers_are_read_and_corrupt_data_is_a_clear_error(tmp_path):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.arange(4.0), version=(2, 0))
+    path = tmp_path / "v2.npz"
+    archive(path, {"param/w.npy": buffer.getvalue(), "param/b.npy": npy_bytes(np.array(0.25))})
+    assert read(path)["param/w"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    path = tmp_path / "corrupt.npz"
+    noise = np.random.default_rng(0).standard_normal(20_000)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        out.writestr("param/w.npy", npy_bytes(noise))
+    data = bytearray(path.read_bytes())
+    info = zipfile.ZipFile(path).getinfo("param/w.npy")
+    data[info.header_offset + 30 + len(info.filename) + info.compress_size - 100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(G.GorgonError, match=r"corrupt.npz': member 'param/w': "):
+        read(path)
