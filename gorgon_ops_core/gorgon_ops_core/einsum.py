@@ -56,6 +56,9 @@ def normalize(op_name, subscripts, shapes):
         counts = {c: "".join(explicit).count(c) for c in set("".join(explicit))}
         output = ellipsis + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ellipsis))
     else:
+        if ellipsis and "..." not in output:
+            raise ArgumentValueError(f"{op_name}: the operands' '...' spans {len(ellipsis)} dimensions, "
+                                     f"but the output {output!r} has no '...' to put them in")
         output = output.replace("...", ellipsis)
         missing = [c for c in output if c not in "".join(explicit)]
         if missing or len(set(output)) != len(output):

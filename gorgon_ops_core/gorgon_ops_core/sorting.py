@@ -7,7 +7,8 @@ import numpy as np
 import gorgon as G
 from gorgon import ArgumentTypeError, ArgumentValueError, Op, TensorType
 from gorgon.dtypes import Int64
-from gorgon.infer import normalize_axes, require_numeric, shape_error
+from gorgon.infer import normalize_axes, require_numeric
+from gorgon_ops_core.gather import zeros
 
 
 def order(x, axis, descending, k=None):
@@ -29,28 +30,16 @@ def write(result, out):
     return out
 
 
+def checked_axis(cls, x, axis):
+    if not isinstance(x, G.Node):
+        raise ArgumentTypeError(f"{cls.name}: expected a node, got {type(x).__name__}")
+    return normalize_axes(cls(axis=0, descending=False, k=None), x, axis)[0]
+
+
 class Sorting(Op):
-    """Common call and inference: `axis` (default -1), `descending`, and for the top-k
-    ops `k`."""
+    """Common inference: along `axis`, in `descending` order, the first `k` (None: all)."""
 
     takes_k = False
-
-    @classmethod
-    def call(cls, x, *args, axis=-1, descending=None, largest=None):
-        if not isinstance(x, G.Node):
-            raise ArgumentTypeError(f"{cls.name}: expected a node, got {type(x).__name__}")
-        params = {"axis": normalize_axes(cls(axis=0, descending=False, k=None), x, axis)[0]}
-        if cls.takes_k:
-            if len(args) != 1 or not isinstance(args[0], (int, np.integer)) or isinstance(args[0], bool):
-                raise ArgumentTypeError(f"{cls.name}: takes x and an int k, got {args!r}")
-            params["k"] = int(args[0])
-            params["descending"] = True if largest is None else bool(largest)
-        else:
-            if args:
-                raise ArgumentTypeError(f"{cls.name}: takes x only (axis= and descending= by keyword)")
-            params["k"] = None
-            params["descending"] = bool(descending)
-        return G.apply(cls(**params), x)
 
     def infer(self, x):
         dtype = require_numeric(self, x)
@@ -75,8 +64,7 @@ class Values(Sorting):
     def vjp(self, inputs, output, gy):
         x = inputs[0]
         positions = G.apply(Positions.of(self), x)
-        base = G.broadcast_to(G.constant(np.zeros((), x.dtype), x.graph), x.shape)
-        return (G.scatter_add(base, self.axis, positions, gy),)
+        return (G.scatter_add(zeros(x, x.shape), self.axis, positions, gy),)
 
 
 class Positions(Sorting):
@@ -86,6 +74,7 @@ class Positions(Sorting):
 
     @staticmethod
     def of(values):
+        """The positions op that goes with a values op."""
         cls = TopkIndices if values.takes_k else Argsort
         return cls(axis=values.axis, descending=values.descending, k=values.k)
 
@@ -93,31 +82,49 @@ class Positions(Sorting):
         return write(self.positions(x).astype(Int64, copy=False), out)
 
 
-class Sort(Values):
+class Whole:
+    """The call of the ops that sort the whole axis."""
+
+    @classmethod
+    def call(cls, x, axis=-1, descending=False):
+        return G.apply(cls(axis=checked_axis(cls, x, axis), descending=bool(descending), k=None), x)
+
+
+class Top:
+    """The call of the top-k ops."""
+
+    takes_k = True
+
+    @classmethod
+    def call(cls, x, k, axis=-1, largest=True):
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+            raise ArgumentTypeError(f"{cls.name}: k must be an int, got {k!r}")
+        return G.apply(cls(axis=checked_axis(cls, x, axis), descending=bool(largest), k=int(k)), x)
+
+
+class Sort(Whole, Values):
     """`sort(x, axis=-1, descending=False)`."""
 
     name = "sort"
 
 
-class Argsort(Positions):
+class Argsort(Whole, Positions):
     """`argsort(x, axis=-1, descending=False)`: the positions that sort x (int64)."""
 
     name = "argsort"
 
 
-class Topk(Values):
+class Topk(Top, Values):
     """`topk(x, k, axis=-1, largest=True)`: the k largest (or smallest) values along
     `axis`, in sorted order."""
 
     name = "topk"
-    takes_k = True
 
 
-class TopkIndices(Positions):
+class TopkIndices(Top, Positions):
     """`topk_indices(x, k, axis=-1, largest=True)`: where topk's values are (int64)."""
 
     name = "topk_indices"
-    takes_k = True
 
 
 OPS = [Sort, Argsort, Topk, TopkIndices]

@@ -3,6 +3,8 @@ both machines; the conformance kit covers finite differences and second order.""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gorgon as G
 
@@ -181,3 +183,37 @@ def test_rounding_has_values_but_no_gradient():
         x = G.vector(g, G.Float64, 5, name="x")
         with pytest.raises(G.NonDifferentiable):
             G.grad(G.sum(getattr(G, name)(x)), x)
+
+
+@st.composite
+def einsum_cases(draw):
+    """Random subscripts over letters a-e (repeats within an operand allowed), one to
+    three operands, implicit or explicit output, sometimes an ellipsis; with shapes."""
+    sizes = {c: draw(st.integers(1, 3)) for c in "abcde"}
+    ellipsis = draw(st.lists(st.integers(1, 3), max_size=2)) if draw(st.booleans()) else None
+    terms, shapes = [], []
+    for _ in range(draw(st.integers(1, 3))):
+        letters = draw(st.lists(st.sampled_from("abcde"), max_size=3))
+        with_ellipsis = ellipsis is not None and draw(st.booleans())
+        own = ellipsis[len(ellipsis) - draw(st.integers(0, len(ellipsis))):] if with_ellipsis else []
+        terms.append(("..." if with_ellipsis else "") + "".join(letters))
+        shapes.append(tuple(own) + tuple(sizes[c] for c in letters))
+    used = sorted(set("".join(terms)) - {"."})
+    if draw(st.booleans()):
+        return ",".join(terms), shapes
+    output = draw(st.lists(st.sampled_from(used), unique=True)) if used else []
+    dots = "..." if any("..." in t for t in terms) else ""
+    return ",".join(terms) + "->" + dots + "".join(draw(st.permutations(output))), shapes
+
+
+@settings(max_examples=40, deadline=None)
+@given(einsum_cases())
+def test_random_einsums_against_numpy_and_torch(case):
+    subscripts, shapes = case
+    values = [rng.standard_normal(s) for s in shapes]
+    value, grads, weights = evaluate(lambda *xs: G.einsum(subscripts, *xs), *values)
+    np.testing.assert_allclose(value, np.einsum(subscripts, *values), rtol=1e-10, atol=1e-12)
+    expected, torch_g = torch_grads(lambda t, *xs: t.einsum(subscripts, *xs), values, weights)
+    np.testing.assert_allclose(value, expected, rtol=1e-10, atol=1e-12)
+    for mine, theirs in zip(grads, torch_g):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-12)
