@@ -21,6 +21,11 @@ def gate(gates: Node, index: int, hidden: int) -> Node:
     return gates[:, index * hidden:(index + 1) * hidden]
 
 
+def gate_of(hw: Node, index: int, hidden: int) -> Node:
+    """A gate block of hw, which is (N, k * hidden) or the bias vector (k * hidden,)."""
+    return hw[index * hidden:(index + 1) * hidden] if hw.ndim == 1 else gate(hw, index, hidden)
+
+
 def lstm_step(xw: Node, h: Node | None, c: Node | None, w_hh: Node, hidden: int) -> tuple[Node, Node]:
     """One LSTM step from the input's projection xw (biases included); h, c None are zeros."""
     gates = xw if h is None else xw + G.matmul(h, w_hh, transpose_b=True)
@@ -37,11 +42,6 @@ def gru_step(xw: Node, h: Node | None, w_hh: Node, b_hh: Node, hidden: int) -> N
     z = G.sigmoid(gate(xw, 1, hidden) + gate_of(hw, 1, hidden))
     n = G.tanh(gate(xw, 2, hidden) + r * gate_of(hw, 2, hidden))
     return n - z * n if h is None else n + z * (h - n)
-
-
-def gate_of(hw: Node, index: int, hidden: int) -> Node:
-    """A gate block of hw, which is (N, k * hidden) or the bias vector (k * hidden,)."""
-    return hw[index * hidden:(index + 1) * hidden] if hw.ndim == 1 else gate(hw, index, hidden)
 
 
 class _Cell(Module):
