@@ -37,7 +37,9 @@ def check_inference(target: Target, sample: Sample) -> None:
 def check_out_kernel(target: Target, sample: Sample) -> None:
     """Every op's kernel (in both modes, for mode-dependent ops), given `out=` full of
     garbage, writes all of it, returns it, agrees with its allocating call and leaves
-    its inputs alone (but for those it declares in `updates`)."""
+    its inputs alone (but for those it declares in `updates`); an op declaring `is_view`
+    returns from `view(...)` a view of its first input's memory holding the same values,
+    which follows that input when it changes."""
     built = build(target, sample)
     values: dict[Node, np.ndarray] = {}
     for node in built.graph.nodes:
@@ -53,6 +55,7 @@ def check_out_kernel(target: Target, sample: Sample) -> None:
             _check_untouched(node.op, originals, arrays, "forward(...)")
             _check_out(node, forward, originals, expected)
             _check_inplace(node, forward, originals, expected)
+            _check_view(node, originals, expected)
             if training == node.graph.training:
                 values[node] = expected
 
@@ -117,6 +120,23 @@ def _check_inplace(node: Node, forward: Callable[..., np.ndarray], arrays: list[
     if op.pure:
         assert_close(f"op {op}: computed in place of input {op.inplace}", result, expected,
                      OUT_RTOL, OUT_ATOL)
+
+
+def _check_view(node: Node, arrays: list[np.ndarray], expected: np.ndarray) -> None:
+    op = node.op
+    if not op.is_view:
+        return
+    copies = [a.copy() for a in arrays]
+    view = op.view(*copies)
+    if not isinstance(view, np.ndarray) or view.shape != node.shape or view.dtype != node.dtype:
+        raise Mismatch(f"op {op}: view(...) returned {type(view).__name__} "
+                       f"{getattr(view, 'shape', '')}, not an array of {node.shape} {node.dtype}")
+    if view.size and not np.shares_memory(view, copies[0]):
+        raise Mismatch(f"op {op} declares is_view, but view(...) does not share its first input's memory")
+    assert_close(f"op {op}: view(...)", view, expected, OUT_RTOL, OUT_ATOL)
+    copies[0][...] = np.flip(copies[0]) if copies[0].ndim else copies[0]
+    assert_close(f"op {op}: view(...) after its input changed", view, np.asarray(op.forward(*copies)),
+                 OUT_RTOL, OUT_ATOL)
 
 
 def check_errors(target: Target, sample: ErrorSample) -> None:

@@ -182,3 +182,29 @@ def test_gradients_through_views_on_both_machines():
     np.testing.assert_allclose(tape, dx.value, rtol=1e-12)
     G.LispMachine(g).run_all()
     np.testing.assert_allclose(tape, dx.value, rtol=1e-12)
+
+
+class CopyingView(Op):
+    """Declares a view but copies: the kit must refuse it."""
+
+    name = "test_copying_view"
+    is_view = True
+
+    def infer(self, x):
+        return TensorType(x.shape, x.dtype)
+
+    def forward(self, x, out=None):
+        return np.copy(x) if out is None else np.copyto(out, x) or out
+
+    def view(self, x):
+        return x.copy()
+
+    def vjp(self, inputs, output, gy):
+        return (gy,)
+
+
+def test_the_kit_refuses_a_view_that_copies():
+    from gorgon.testing import ConformanceError, Sample, check_op
+
+    with pytest.raises(ConformanceError, match="does not share its first input's memory"):
+        check_op(CopyingView, samples=[Sample(rng.standard_normal((2, 3)))], checks=["out_kernel"])
