@@ -49,14 +49,12 @@ def _where(frame: FrameType) -> str:
 
 def defined_at(op: Any) -> str:
     """`file:line` of the op's own code: its kernel (`forward`), else its gradient rule,
-    inference or call, from the most derived class defining one; else its module."""
-    for cls in type(op).__mro__:
-        for attr in ("forward", "vjp", "infer", "call"):
-            code = getattr(getattr(vars(cls).get(attr), "__func__", vars(cls).get(attr)),
-                           "__code__", None)
-            if code is not None:
-                return f"{code.co_filename}:{code.co_firstlineno}"
-    return type(op).__module__
+    inference or call, from the most derived class defining one."""
+    defined = (vars(cls).get(attr) for cls in type(op).__mro__
+               for attr in ("forward", "vjp", "infer", "call"))
+    codes = [getattr(getattr(f, "__func__", f), "__code__", None) for f in defined]
+    code = next(c for c in codes if c is not None)  # Op itself defines them all
+    return f"{code.co_filename}:{code.co_firstlineno}"
 
 
 def user_origin(op: Any = None) -> str:

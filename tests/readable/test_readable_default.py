@@ -131,3 +131,14 @@ def test_function_reads_only_its_results_so_it_compiles_lean():
     np.testing.assert_allclose(double_tanh(np.ones(3)), np.tanh(2.0) + 1.0)
     (traced,) = double_tanh.traces.values()
     assert traced.machine.readable == "lean"
+
+
+def test_a_program_counts_its_instructions_ops_and_buffer_bytes():
+    g = G.Graph()
+    x = G.matrix(g, G.Float32, (8, 16), name="x", value=np.ones((8, 16), np.float32))
+    G.sum(G.tanh(x) * 2.0)
+    program, _ = G.compile(g, passes=())
+    kinds = [ins.kind for ins in program.instructions]
+    assert len(program) == len(kinds) and program.op_count == kinds.count("exec") == 3
+    assert program.buffer_bytes == (8 * 16 * 2 + 1) * 4
+    assert f"({program.op_count} ops)" in str(program).splitlines()[0]

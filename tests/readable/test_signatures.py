@@ -67,6 +67,7 @@ class Scaled(Op):
 
     @classmethod
     def call(cls, x, **factors):
+        """Each keyword is a factor the kernel would multiply by."""
         return apply(cls(**factors), x)
 
 
@@ -82,6 +83,8 @@ class Labelled(Op):
 
 def test_name_goes_before_var_keyword_and_never_shadows_an_argument_called_name():
     assert str(op_signature(Scaled)) == "(x, *, name: 'str | None' = None, **factors) -> 'Node'"
+    doc = _public_function(Scaled).__doc__
+    assert doc.startswith("`scaled(x, **factors)`") and "Each keyword is a factor" in doc
     assert list(inspect.signature(_public_function(Labelled)).parameters) == ["x", "name"]
 
 
