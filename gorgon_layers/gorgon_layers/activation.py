@@ -49,12 +49,12 @@ class GELU(_Elementwise):
 
 
 class SiLU(_Elementwise):
-    """`x * sigmoid(x)` (composed from sigmoid and mul)."""
+    """`x * sigmoid(x)`."""
 
     cost = 5
 
     def forward(self, x: Node) -> Node:
-        return x * G.sigmoid(x)
+        return G.silu(x)
 
 
 class Sigmoid(_Elementwise):

@@ -1,5 +1,5 @@
-"""Convolutions over NCHW (and NCL) batches: Conv2d, Conv1d (a Conv2d over an added
-height axis of size 1), ConvTranspose2d. Weights are laid out as PyTorch's."""
+"""Convolutions over NCHW (and NCL) batches: Conv2d, Conv1d, ConvTranspose2d. Weights
+are laid out as PyTorch's."""
 
 from __future__ import annotations
 
@@ -64,16 +64,13 @@ class Conv2d(Module):
 
 
 class Conv1d(Conv2d):
-    """1-D convolution over (N, C, L), weight (out, in/groups, k): a Conv2d over an added
-    height axis of size 1."""
+    """1-D convolution over (N, C, L), weight (out, in/groups, k), bias (out,)."""
 
     dims = 1
 
     def convolve(self, x: Node, weight: Node) -> Node:
-        w = G.reshape(weight, weight.shape[:2] + (1,) + weight.shape[2:])
-        y = G.conv2d(G.expand_dims(x, 2), w, stride=(1,) + self.stride, padding=(0,) + self.padding,
-                     dilation=(1,) + self.dilation, groups=self.groups)
-        return G.squeeze(y, 2)
+        return G.conv1d(x, weight, stride=self.stride[0], padding=self.padding[0], dilation=self.dilation[0],
+                        groups=self.groups)
 
 
 class ConvTranspose2d(Conv2d):

@@ -94,7 +94,7 @@ class LayerNorm(Module):
 class GroupNorm(Module):
     """Normalise each example over groups of channels (N, C, ...): C is split into
     num_groups groups, each normalised over its channels and positions, then scaled and
-    shifted per channel. Built from reshape, mean and arithmetic."""
+    shifted per channel (weight and bias (C,))."""
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
                  dtype: Any = np.float32):
@@ -113,16 +113,8 @@ class GroupNorm(Module):
 
     def forward(self, x: Node) -> Node:
         self.expect(x, (None, self.num_channels) + (None,) * max(x.ndim - 2, 0), "a batch (N, C, ...)")
-        n = x.shape[0]
-        grouped = G.reshape(x, (n, self.num_groups, int(np.prod(x.shape[1:])) // self.num_groups))
-        centered = grouped - G.mean(grouped, axis=2, keepdims=True)
-        var = G.mean(G.square(centered), axis=2, keepdims=True)
-        normalized = G.reshape(centered / G.sqrt(var + self.eps), x.shape)
-        per_channel = (self.num_channels,) + (1,) * (x.ndim - 2)
-        scale, shift = affine(self, x, per_channel)
-        if "weight" in self._parameters:
-            scale, shift = G.reshape(scale, per_channel), G.reshape(shift, per_channel)
-        return normalized * scale + shift
+        scale, shift = affine(self, x, (self.num_channels,))
+        return G.group_norm(x, self.num_groups, scale, shift, eps=self.eps)
 
     def flops(self, x: Node, y: Node) -> int:
         return 7 * int(np.prod(y.shape))
