@@ -17,6 +17,7 @@ bigger one as it is:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,7 +79,7 @@ def columns(x: np.ndarray, layout: Layout) -> np.ndarray:
     else:
         np.copyto(cols.reshape((c,) + window.kernel + (n, oh, ow)),
                   patches(x, window).transpose(1, 2, 3, 0, 4, 5))
-    return cols.reshape(-1, n * oh * width)
+    return cols.reshape(c * len(window.offsets), n * oh * width)
 
 
 def fold_columns(cols: np.ndarray, n: int, layout: Layout,
@@ -87,7 +88,8 @@ def fold_columns(cols: np.ndarray, n: int, layout: Layout,
     took it from."""
     window, size = layout.window, layout.size
     (oh, ow), width = window.grid(size), layout.width
-    c = cols.size // (n * len(window.offsets) * oh * width)
+    per_channel = len(window.offsets) * (oh * ow if layout.batch_first else 1)
+    c = math.prod(cols.shape[1:] if layout.batch_first else cols.shape[:-1]) // per_channel
     if layout.batch_first:
         parts = cols.reshape((n, c, len(window.offsets), oh, ow))
 
@@ -127,4 +129,5 @@ def batch_major(product: np.ndarray, dest: np.ndarray) -> None:
     """Copy a channel-major GEMM result (F, N*OH*width) into dest (N, F, OH, OW),
     dropping the garbage columns."""
     n, f, oh, ow = dest.shape
-    np.copyto(dest, product.reshape(f, n, oh, -1)[..., :ow].transpose(1, 0, 2, 3))
+    if dest.size:
+        np.copyto(dest, product.reshape(f, n, oh, -1)[..., :ow].transpose(1, 0, 2, 3))

@@ -44,7 +44,7 @@ class ConvTranspose2d(Op):
     def infer(self, x: Node, w: Node) -> TensorType:
         rank(self, x, 4, "an NCHW batch", x, w)
         rank(self, w, 4, "weights (C, F/groups, kh, kw)", x, w)
-        nonempty(self, x, x, w)
+        nonempty(self, x, x, w, batch=True)
         nonempty(self, w, x, w)
         dtype = floats(self, x, w)
         (n, c, h, width), (rows, per_group, kh, kw) = x.shape, w.shape

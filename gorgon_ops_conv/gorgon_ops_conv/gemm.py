@@ -20,10 +20,10 @@ def convolve(x: np.ndarray, w: np.ndarray, window: Window, groups: int,
     weights = w.reshape(groups, f // groups, w[0].size)
     y = target(out, (n, f) + window.grid(layout.size), x.dtype)
     if layout.batch_first:
-        np.matmul(weights, cols.reshape(n, groups, w[0].size, -1),
-                  out=y.reshape(n, groups, f // groups, -1))
+        np.matmul(weights, cols.reshape(n, groups, w[0].size, cols.shape[-1]),
+                  out=y.reshape(n, groups, f // groups, cols.shape[-1]))
     else:
-        batch_major(np.matmul(weights, cols.reshape(groups, w[0].size, -1)), y)
+        batch_major(np.matmul(weights, cols.reshape(groups, w[0].size, cols.shape[-1])), y)
     return deliver(y, out)
 
 
@@ -38,12 +38,12 @@ def weight_gradient(x: np.ndarray, gy: np.ndarray, window: Window, groups: int,
     gw = target(out, (f, c // groups) + window.kernel, x.dtype)
     flat = gw.reshape(groups, f // groups, rows)
     if layout.batch_first:
-        per_sample = np.matmul(gy.reshape(n, groups, f // groups, -1),
-                               cols.reshape(n, groups, rows, -1).transpose(0, 1, 3, 2))
+        per_sample = np.matmul(gy.reshape(n, groups, f // groups, cols.shape[-1]),
+                               cols.reshape(n, groups, rows, cols.shape[-1]).transpose(0, 1, 3, 2))
         np.sum(per_sample, axis=0, out=flat)
     else:
-        grads = channel_major(gy, layout.width).reshape(groups, f // groups, -1)
-        np.matmul(grads, cols.reshape(groups, rows, -1).transpose(0, 2, 1), out=flat)
+        grads = channel_major(gy, layout.width).reshape(groups, f // groups, cols.shape[-1])
+        np.matmul(grads, cols.reshape(groups, rows, cols.shape[-1]).transpose(0, 2, 1), out=flat)
     return deliver(gw, out)
 
 
@@ -55,7 +55,8 @@ def transpose_convolve(x: np.ndarray, w: np.ndarray, window: Window, groups: int
     layout = Layout.choose(window, size, w[0].size * groups, c)
     weights = w.reshape(groups, c // groups, w[0].size).transpose(0, 2, 1)
     if layout.batch_first:
-        cols = np.matmul(weights, x.reshape(n, groups, c // groups, -1))
+        cols = np.matmul(weights, x.reshape(n, groups, c // groups, x.shape[2] * x.shape[3]))
     else:
-        cols = np.matmul(weights, channel_major(x, layout.width).reshape(groups, c // groups, -1))
+        flat = channel_major(x, layout.width)
+        cols = np.matmul(weights, flat.reshape(groups, c // groups, flat.shape[1]))
     return fold_columns(cols, n, layout, out)

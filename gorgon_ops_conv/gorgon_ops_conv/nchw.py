@@ -26,17 +26,20 @@ def rank(op: Op, node: Node, ndim: int, layout: str, *context: Node) -> None:
 
 
 def images(op: Op, *nodes: Node) -> np.dtype:
-    """Each node is a non-empty NCHW batch; returns their shared float dtype."""
+    """Each node is an NCHW batch, possibly of no images (N = 0, as in PyTorch), whose
+    channels, height and width are not empty; returns their shared float dtype."""
     for node in nodes:
         rank(op, node, 4, "an NCHW batch", *nodes)
-        nonempty(op, node, *nodes)
+        nonempty(op, node, *nodes, batch=True)
     return floats(op, *nodes)
 
 
-def nonempty(op: Op, node: Node, *context: Node) -> None:
-    """A ShapeError when `node` has a dimension of size zero."""
-    if min(node.shape, default=1) < 1:
-        raise shape_error(op, f"{node.name!r} has an empty dimension", *(context or (node,)))
+def nonempty(op: Op, node: Node, *context: Node, batch: bool = False) -> None:
+    """A ShapeError when `node` has a dimension of size zero (other than its first, the
+    batch, when `batch`: an empty batch gives an empty result)."""
+    if min(node.shape[1:] if batch else node.shape, default=1) < 1:
+        what = "dimension other than the batch" if batch else "dimension"
+        raise shape_error(op, f"{node.name!r} has an empty {what}", *(context or (node,)))
 
 
 def grouped(op: Op, what: str, channels: int, groups: int, *nodes: Node) -> int:

@@ -1,5 +1,7 @@
 """Reductions over axes: sum mean max min prod, and argmax argmin (no gradient)."""
 
+import math
+
 import numpy as np
 
 import gorgon as G
@@ -66,6 +68,9 @@ class Mean(Reduction):
     def infer(self, x):
         if x.dtype.kind != "f":
             raise G.DtypeError(f"{self}: needs a float input, got {x.dtype}; inputs: '{x.name}'")
+        if any(x.shape[a] == 0 for a in self.axis):
+            raise shape_error(self, "cannot average over an empty axis (numpy and PyTorch give NaN; "
+                              "sum gives 0)", x)
         return super().infer(x)
 
     def vjp(self, inputs, output, gy):
@@ -138,8 +143,9 @@ class ArgReduction(Op):
     def infer(self, x):
         require_numeric(self, x)
         axes = tuple(range(x.ndim)) if self.axis is None else (self.axis,)
-        if x.size == 0:
-            raise shape_error(self, "cannot search an empty input", x)
+        if math.prod(x.shape[a] for a in axes) == 0:
+            where = "an empty input" if self.axis is None else f"the empty axis {self.axis}"
+            raise shape_error(self, f"cannot search {where}", x)
         return TensorType(reduced_shape(x.shape, axes, self.keepdims), Int64)
 
     def forward(self, x, out=None):

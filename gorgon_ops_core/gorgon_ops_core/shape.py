@@ -67,7 +67,7 @@ class Flatten(Op):
         return TensorType(x.shape[:self.start_axis] + (rest,), x.dtype)
 
     def forward(self, x, out=None):
-        return copy_into(x.reshape(x.shape[:self.start_axis] + (-1,)), out)
+        return copy_into(x.reshape(x.shape[:self.start_axis] + (math.prod(x.shape[self.start_axis:]),)), out)
 
     def vjp(self, inputs, output, gy):
         return (G.reshape(gy, inputs[0].shape),)

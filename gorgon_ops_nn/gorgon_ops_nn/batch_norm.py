@@ -36,9 +36,11 @@ def check_channels(op: Op, x: Node, *vectors: Node) -> np.dtype:
 
 
 def batch_count(op: Op, x: np.ndarray) -> int:
-    """How many values each channel's batch statistics average over (at least 2)."""
-    count = x.size // x.shape[1]
-    if count < 2:
+    """How many values each channel's batch statistics average over: at least 2, or 0
+    for an empty batch (whose output is empty and which changes no statistic, as in
+    PyTorch)."""
+    count = x.size // x.shape[1] if x.shape[1] else 0
+    if count == 1:
         raise ValueError(f"{op}: training needs more than one value per channel, got input "
                          f"shape {x.shape}")
     return count
@@ -90,6 +92,8 @@ class BatchNorm(Op):
 
     def forward(self, x: np.ndarray, scale: np.ndarray, shift: np.ndarray, running_mean: np.ndarray,
                 running_var: np.ndarray, out: np.ndarray | None = None, training: bool = True) -> np.ndarray:
+        if training and batch_count(self, x) == 0:
+            return np.empty(x.shape, x.dtype) if out is None else out
         if training:
             result, mean, var, factor = batch_statistics(self, x, out)
             self.update(batch_count(self, x), mean, var, running_mean, running_var)

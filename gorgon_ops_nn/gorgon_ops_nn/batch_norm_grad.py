@@ -49,6 +49,8 @@ class BatchNormGrad(Op):
                 running_var: np.ndarray, out: np.ndarray | None = None, training: bool = True) -> np.ndarray:
         if not training:
             return np.multiply(gy, running_inverse_std(self, running_var, scale, x.ndim), out=out)
+        if batch_count(self, x) == 0:
+            return np.empty(x.shape, x.dtype) if out is None else out
         result, _, _, inv = batch_statistics(self, x, out)
         axes = channel_axes(x.ndim)
         count = batch_count(self, x)
@@ -101,6 +103,8 @@ class BatchNormScaleGrad(Op):
 
     def forward(self, x: np.ndarray, gy: np.ndarray, running_mean: np.ndarray, running_var: np.ndarray,
                 out: np.ndarray | None = None, training: bool = True) -> np.ndarray:
+        if training and batch_count(self, x) == 0:
+            return np.zeros(x.shape[1], x.dtype) if out is None else _filled(out, 0)
         if training:
             centered, _, _, inv = batch_statistics(self, x, None)
         else:
@@ -124,6 +128,11 @@ class BatchNormScaleGrad(Op):
             return G.mode_switch(psi_b * xhat, psi_b * running_xhat)
 
         return grad_x, grad_gy, None, None
+
+
+def _filled(out: np.ndarray, value: float) -> np.ndarray:
+    out.fill(value)
+    return out
 
 
 OPS = [BatchNormGrad, BatchNormScaleGrad]

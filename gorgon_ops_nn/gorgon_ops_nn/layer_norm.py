@@ -27,6 +27,9 @@ def check_trailing(op: Op, x: Node, *params: Node) -> np.dtype:
         raise shape_error(op, "scale must have the shape of x's trailing axes (at least one)", x, *params)
     if any(p.shape != shape for p in params):
         raise shape_error(op, "scale and shift must have the same shape", x, *params)
+    if 0 in shape:
+        raise shape_error(op, "cannot normalise over empty trailing axes (an empty batch is fine)",
+                          x, *params)
     return dtype
 
 

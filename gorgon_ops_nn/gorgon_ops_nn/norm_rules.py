@@ -13,6 +13,10 @@ from gorgon import Node
 
 
 def group_mean(t: Node, axes: tuple[int, ...]) -> Node:
+    """The mean over each group; over the empty groups of an empty batch (whose every
+    use is then empty or summed away) their sum, 0, since a mean over nothing is undefined."""
+    if any(t.shape[a] == 0 for a in axes):
+        return G.sum(t, axis=axes, keepdims=True)
     return G.mean(t, axis=axes, keepdims=True)
 
 

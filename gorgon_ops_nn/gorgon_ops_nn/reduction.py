@@ -23,9 +23,11 @@ def reduction_scale(op: Op, count: int) -> float:
 
 
 def require_nonempty(op: Op, *nodes: Node) -> None:
-    """The first node must hold at least one element (a mean over nothing is undefined)."""
-    if nodes[0].size == 0:
-        raise shape_error(op, "needs a non-empty input", *nodes)
+    """With reduction "mean", the first node must hold at least one element: a mean over
+    nothing is undefined (PyTorch returns NaN); a sum over an empty batch is 0."""
+    if nodes[0].size == 0 and op.reduction == "mean":
+        raise shape_error(op, "needs a non-empty input for reduction 'mean' (a mean over nothing "
+                          "is undefined; reduction='sum' gives 0)", *nodes)
 
 
 def scalar_result(value: float | np.ndarray, dtype: np.dtype, out: np.ndarray | None) -> np.ndarray:

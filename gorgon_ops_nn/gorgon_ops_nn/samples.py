@@ -70,7 +70,7 @@ def softmax_samples():
         Sample(randn(2, 3, 4), axis=1, label="middle axis"),
         Sample(randn(5), label="vector"),
         ErrorSample(randn(3, 4), axis=2, error=ShapeError, match="out of range"),
-        ErrorSample(randn(3, 0), error=ShapeError, match="empty"),
+        ErrorSample(randn(), error=ShapeError, match="needs at least one dimension"),
         ErrorSample(np.arange(3), error=DtypeError, match="needs float inputs"),
         ErrorSample(randn(3, 4), axis=1.0, error=ArgumentTypeError, match="axis must be an integer"),
     ]
@@ -101,7 +101,7 @@ def logsumexp_samples():
         Sample(randn(2, 3), axis=0, keepdims=True, b=positive(3), label="broadcast weights b"),
         ErrorSample(randn(3, 4), axis=2, error=ShapeError, match="out of range"),
         ErrorSample(randn(3, 4), b=positive(2, 3, 4), error=ShapeError, match="broadcast to the shape"),
-        ErrorSample(randn(3, 0), axis=1, error=ShapeError, match="empty axis"),
+        ErrorSample(randn(3, 4), axis=(1, -1), error=ShapeError, match="repeated axis"),
         ErrorSample(randn(), axis=0, error=ShapeError, match="out of range for 0 dimensions"),
         ErrorSample(randn(3, 4), axis=0.5, error=ArgumentTypeError, match="axis must be an integer"),
     ]

@@ -13,18 +13,17 @@ from gorgon.infer import elementwise, integer, normalize_axes, normalize_axis, r
 
 
 def check_axis(op: Op, *nodes: Node) -> None:
-    """The op's single `axis` must exist and be non-empty in its first input."""
+    """The op's single `axis` must exist in its first input (it may be empty: so is
+    the result, as in PyTorch)."""
     x = nodes[0]
     if x.ndim == 0:
         raise shape_error(op, "needs at least one dimension", *nodes)
     normalize_axis(op, x, op.axis, *nodes[1:])
-    if x.shape[op.axis] == 0:
-        raise shape_error(op, f"axis {op.axis} is empty", *nodes)
 
 
 def shifted_max(x: np.ndarray, axis: int | tuple[int, ...] | None) -> np.ndarray:
     """The maximum over `axis` (kept), with infinities replaced by 0 so `x - max` stays finite."""
-    peak = np.asarray(np.max(x, axis=axis, keepdims=True))
+    peak = np.asarray(np.max(x, axis=axis, keepdims=True, initial=-np.inf))
     peak[~np.isfinite(peak)] = 0
     return peak
 
@@ -40,7 +39,8 @@ def softmax_into(x: np.ndarray, axis: int, out: np.ndarray | None) -> np.ndarray
 def log_softmax_into(x: np.ndarray, axis: int, out: np.ndarray | None) -> np.ndarray:
     """x - logsumexp(x) along `axis`, written into `out` when given."""
     result = np.subtract(x, shifted_max(x, axis), out=out)
-    result -= np.log(np.sum(np.exp(result), axis=axis, keepdims=True))
+    with np.errstate(divide="ignore"):  # log(0) only for an empty axis, whose result is empty
+        result -= np.log(np.sum(np.exp(result), axis=axis, keepdims=True))
     return result
 
 
@@ -164,8 +164,6 @@ class LogSumExp(Op):
         dtype = require_float(self, x, *b)
         if b and elementwise(self, x, *b).shape != x.shape:
             raise shape_error(self, "the weights b must broadcast to the shape of x", x, *b)
-        if any(x.shape[a] == 0 for a in self.axis):
-            raise shape_error(self, "cannot reduce an empty axis", x, *b)
         if self.keepdims:
             return TensorType(self.kept_shape(x), dtype)
         return TensorType(tuple(d for i, d in enumerate(x.shape) if i not in self.axis), dtype)

@@ -55,9 +55,11 @@ def test_conv2d_sizes_must_be_positive(keywords, fragment):
     rejects(G.ShapeError, lambda: G.conv2d(x, w, **keywords), "conv2d{", fragment, "'x'", "'w'")
 
 
-def test_conv2d_rejects_empty_inputs():
+def test_conv2d_rejects_empty_inputs_but_takes_an_empty_batch():
     x, w = nodes((0, 2, 5, 5), (2, 2, 3, 3))
-    rejects(G.ShapeError, lambda: G.conv2d(x, w), "'x' has an empty dimension")
+    assert G.conv2d(x, w).shape == (0, 2, 3, 3)
+    x, w = nodes((1, 0, 5, 5), (2, 0, 3, 3))
+    rejects(G.ShapeError, lambda: G.conv2d(x, w), "'x' has an empty dimension other than the batch")
     x, w = nodes((1, 2, 5, 5), (0, 2, 3, 3))
     rejects(G.ShapeError, lambda: G.conv2d(x, w), "'w' has an empty dimension")
 
