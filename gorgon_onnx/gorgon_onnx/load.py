@@ -76,8 +76,7 @@ class Context:
         self.onnx_node: onnx.NodeProto | None = None
 
     def where(self) -> str:
-        node = self.onnx_node
-        return f"{node.op_type} node {node.name!r}" if node is not None else "the model"
+        return f"{self.onnx_node.op_type} node {self.onnx_node.name!r}"
 
     def attr(self, name: str, default: Any = None) -> Any:
         for attribute in self.onnx_node.attribute:

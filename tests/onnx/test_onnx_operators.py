@@ -66,6 +66,10 @@ CASES = [
     Case("mul", "Mul", [In(r(2, 3)), In(r(2, 3))]), Case("div", "Div", [In(r(2, 3)), In(pos(3))]),
     Case("pow square", "Pow", [In(r(2, 3)), Init(np.array(2.0))]),
     Case("pow tensor", "Pow", [In(pos(2, 3)), In(r(2, 3))]),
+    Case("pow root", "Pow", [In(pos(2, 3)), Init(np.array(0.5))]),
+    Case("pow cube", "Pow", [In(r(2, 3)), Init(np.array(3.0))]),
+    Case("elu", "Elu", [In(r(3, 3))], alpha=0.5), Case("neg", "Neg", [In(r(3))]),
+    Case("max of three", "Max", [In(r(2, 3)), In(r(3)), In(r(2, 1))]), Case("sum", "Sum", [In(r(3)), In(r(3))]),
     Case("sqrt", "Sqrt", [In(pos(3, 2))]), Case("exp", "Exp", [In(r(4))]), Case("log", "Log", [In(pos(4))]),
     Case("erf", "Erf", [In(r(3, 3))]), Case("relu", "Relu", [In(r(3, 3))]),
     Case("leaky_relu", "LeakyRelu", [In(r(3, 3))], alpha=0.2), Case("sigmoid", "Sigmoid", [In(r(3))]),
@@ -114,6 +118,9 @@ CASES = [
     Case("argmin keepdims", "ArgMin", [In(r(3, 4))], grad=False),
     Case("dropout", "Dropout", [In(r(3, 4)), Init(np.array(0.3, np.float32))]),
     Case("identity", "Identity", [In(r(3))]),
+    Case("gather computed indices", "Gather", [In(r(5, 3)), In(np.array([[4, 0], [1, 1]]))], axis=0),
+    Case("cast like", "CastLike", [In(r(3) > 0), In(r(2))], grad=False),
+    Case("not", "Not", [In(r(3, 2) > 0)], grad=False),
     Case("pad constant", "Pad", [In(r(2, 3)), Init(ints(1, 0, 2, 1)), Init(np.array(1.5))]),
     Case("pad reflect", "Pad", [In(r(2, 4)), Init(ints(0, 2, 0, 3))], mode="reflect"),
     Case("pad edge", "Pad", [In(r(3, 4)), Init(ints(1, 0, 0, 2))], mode="edge"),
@@ -236,3 +243,75 @@ def test_negative_pads_crop(tmp_path):
     (x,) = feeds.values()
     want = np.pad(x[1:, :2], ((0, 0), (1, 0)))
     np.testing.assert_array_equal(gorgon_onnx.load(path).run(feeds)["o0"], want)
+
+
+def one_node(tmp_path, op, inputs, outputs=1, opset=17, **attrs):
+    """A one-node model file reading `inputs` (name -> array): graph inputs, except the
+    names starting with "k" (initializers)."""
+    values = [helper.make_tensor_value_info(n, onnx_type(a), a.shape) for n, a in inputs.items() if n[0] != "k"]
+    inits = [numpy_helper.from_array(a, n) for n, a in inputs.items() if n[0] == "k"]
+    node = helper.make_node(op, list(inputs), [f"o{k}" for k in range(outputs)], name="the_node", **attrs)
+    graph = helper.make_graph([node], "g", values, [helper.make_empty_tensor_value_info(f"o{k}")
+                                                     for k in range(outputs)], inits)
+    path = tmp_path / "m.onnx"
+    path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]).SerializeToString())
+    return path
+
+
+X4 = {"x": np.zeros((1, 2, 4, 4), np.float32)}
+W4 = {"w": np.zeros((2, 2, 3, 3), np.float32)}
+SEQ = {"x": np.zeros((3, 1, 2), np.float32), "w": np.zeros((1, 8, 2), np.float32),
+       "r": np.zeros((1, 8, 2), np.float32)}
+REFUSED = [
+    ("Conv", {"x": np.zeros((1, 1, 3, 3, 3), np.float32), "w": np.zeros((1, 1, 2, 2, 2), np.float32)}, 1,
+     {}, "3-D windows are not supported"),
+    ("ConvTranspose", {**X4, **W4}, 1, {"output_shape": [9, 9]}, "output_shape and auto_pad"),
+    ("ConvTranspose", {"x": np.zeros((1, 2, 4), np.float32), "w": np.zeros((2, 2, 3), np.float32)}, 1, {},
+     "only 2-D transposed"),
+    ("MaxPool", X4, 1, {"kernel_shape": [2, 2], "ceil_mode": 1}, "ceil_mode=1"),
+    ("MaxPool", X4, 2, {"kernel_shape": [2, 2]}, "Indices output"),
+    ("BatchNormalization", {**X4, **{k: np.ones(2, np.float32) for k in "sbmv"}}, 1, {"training_mode": 1},
+     "training_mode=1"),
+    ("BatchNormalization", {**X4, **{k: np.ones(2, np.float32) for k in "sbmv"}}, 3, {},
+     "running statistics outputs"),
+    ("LayerNormalization", {"x": np.zeros((2, 3), np.float32), "s": np.ones(3, np.float32)}, 2, {},
+     "Mean and InvStdDev"),
+    ("Resize", {"x": X4["x"], "roi": np.zeros(0, np.float32), "s": np.array([1, 1, 2, 2], np.float32)}, 1,
+     {"mode": "linear"}, "mode 'linear'"),
+    ("Resize", {"x": X4["x"], "kroi": np.zeros(0, np.float32), "ks": np.array([1, 1, 1.5, 2], np.float32)}, 1,
+     {}, "only whole spatial factors"),
+    ("Resize", {"x": X4["x"], "kroi": np.zeros(0, np.float32), "ks": np.array([1, 1, 3, 3], np.float32)}, 1,
+     {"coordinate_transformation_mode": "align_corners"}, "coordinate_transformation_mode 'align_corners'"),
+    ("Dropout", {"x": np.zeros(3, np.float32)}, 2, {}, "mask output"),
+    ("Pad", {"x": np.zeros(3, np.float32), "p": np.array([1, 1])}, 1, {"mode": "wrap"}, "mode 'wrap'"),
+    ("Reshape", {"x": np.zeros(4, np.float32), "shape": np.array([2, 2])}, 1, {},
+     "its shape must be known when the model is loaded"),
+    ("ArgMax", {"x": np.zeros(4, np.float32)}, 1, {"select_last_index": 1}, "select_last_index=1"),
+    ("LSTM", SEQ, 1, {"hidden_size": 2, "clip": 1.0}, "cell clipping"),
+    ("LSTM", SEQ, 1, {"hidden_size": 2, "input_forget": 1}, "input_forget=1"),
+    ("LSTM", SEQ, 1, {"hidden_size": 2, "activations": ["Relu", "Tanh", "Tanh"]}, "activations"),
+    ("GRU", {**SEQ, "w": np.zeros((1, 6, 2), np.float32), "r": np.zeros((1, 6, 2), np.float32), "b": np.zeros(
+        (1, 12), np.float32), "lens": np.array([3], np.int32)}, 1, {"hidden_size": 2}, "sequence_lens"),
+]
+
+
+@pytest.mark.parametrize("op, inputs, outputs, attrs, words", REFUSED, ids=[f"{c[0]}-{c[4][:20]}" for c in REFUSED])
+def test_what_the_importer_cannot_do_is_refused_naming_the_node(tmp_path, op, inputs, outputs, attrs, words):
+    path = one_node(tmp_path, op, inputs, outputs, **attrs)
+    with pytest.raises(gorgon_onnx.UnsupportedError, match=f"{op} node 'the_node': .*{words}") as caught:
+        gorgon_onnx.load(path)
+    assert caught.value.items == [(op, "the_node")]
+
+
+def test_lstm_peepholes_are_refused(tmp_path):
+    model, _ = build(Case("peephole", "LSTM", [In(r(3, 1, 2)), Init(r(1, 8, 2)), Init(r(1, 8, 2)), NONE, NONE,
+                                               NONE, NONE, Init(r(1, 6))], hidden_size=2), np.float32)
+    (tmp_path / "m.onnx").write_bytes(model.SerializeToString())
+    with pytest.raises(gorgon_onnx.UnsupportedError, match="peephole"):
+        gorgon_onnx.load(tmp_path / "m.onnx")
+
+
+def test_run_names_an_unknown_input(tmp_path):
+    path = one_node(tmp_path, "Relu", {"x": np.zeros(3, np.float32)})
+    with pytest.raises(G.ArgumentValueError, match="no input 'y'; its inputs are \\['x'\\]"):
+        gorgon_onnx.load(path).run({"y": np.zeros(3)})

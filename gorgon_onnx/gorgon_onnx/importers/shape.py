@@ -91,8 +91,6 @@ def split(ctx, x, sizes=None):
     count = len(ctx.onnx_node.output)
     if sizes is not None:
         parts = [int(s) for s in ctx.static(sizes, "split")]
-    elif ctx.attr("split") is not None:
-        parts = list(ctx.attr("split"))
     else:
         chunk = -(-node.shape[axis] // count)
         parts = [min(chunk, node.shape[axis] - k * chunk) for k in range(count)]
@@ -182,12 +180,6 @@ def cast_like(ctx, x, like):
     return G.cast(ctx.tensor(x), ctx.tensor(like).dtype)
 
 
-def constant_of_shape(ctx, dims):
-    value = ctx.attr("value")
-    array = numpy_helper.to_array(value) if value is not None else np.zeros(1, np.float32)
-    return np.full(tuple(int(d) for d in ctx.static(dims, "shape")), array.reshape(-1)[0], array.dtype)
-
-
 def array_feature_extractor(ctx, x, indices):
     """ai.onnx.ml's ArrayFeatureExtractor: the elements of x at `indices` along its last
     axis (scikit-learn converters use it to turn class indices into labels)."""
@@ -196,13 +188,13 @@ def array_feature_extractor(ctx, x, indices):
 
 
 def not_(ctx, x):
-    return G.eq(ctx.tensor(x), G.constant(np.array(False), ctx.graph))
+    return G.where(ctx.tensor(x), G.constant(np.array(False), ctx.graph), G.constant(np.array(True), ctx.graph))
 
 
 TABLE = {
     "Shape": shape, "Size": size, "Constant": constant, "Identity": identity, "Dropout": dropout,
     "Flatten": flatten, "Reshape": reshape, "Transpose": transpose, "Concat": concat, "Split": split,
     "Slice": slice_, "Gather": gather, "Squeeze": squeeze, "Unsqueeze": unsqueeze, "Expand": expand,
-    "Pad": pad, "CastLike": cast_like, "ConstantOfShape": constant_of_shape, "Not": not_,
+    "Pad": pad, "CastLike": cast_like, "Not": not_,
     "ai.onnx.ml.ArrayFeatureExtractor": array_feature_extractor,
 }
