@@ -10,6 +10,7 @@ reads them as tensors. The graph starts in evaluation mode, as ONNX describes a 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from gorgon_onnx.importers import TABLE
 from gorgon_onnx.reader import read
 
 FOLDABLE_LIMIT = 1 << 16
+FOLDED_LIMIT = 1 << 24
 
 
 @dataclass
@@ -128,6 +130,9 @@ class Context:
 def _dims(info: onnx.ValueInfoProto, shapes: Mapping[str, Sequence[int]]) -> tuple[int, ...]:
     if info.name in shapes:
         return tuple(int(d) for d in shapes[info.name])
+    if not info.type.tensor_type.HasField("shape"):
+        raise OnnxError(f"input {info.name!r} has no shape in the file; give it: "
+                        f"load(path, shapes={{{info.name!r}: (...)}})")
     dims = []
     for i, dim in enumerate(info.type.tensor_type.shape.dim):
         if not dim.HasField("dim_value"):
@@ -144,9 +149,31 @@ def _static(value: Any) -> bool:
     return value is None or isinstance(value, np.ndarray)
 
 
+def _folded_size(node: onnx.NodeProto, arrays: list[np.ndarray | None]) -> int:
+    """How many elements folding `node` makes, for the operators that can make many from
+    little (ConstantOfShape, Expand, Tile, Range); 0 for the others."""
+    try:
+        if node.op_type == "ConstantOfShape":
+            return math.prod(int(d) for d in arrays[0])
+        if node.op_type == "Expand":
+            return math.prod(np.broadcast_shapes(arrays[0].shape, tuple(int(d) for d in arrays[1])))
+        if node.op_type == "Tile":
+            return arrays[0].size * math.prod(int(r) for r in arrays[1])
+        if node.op_type == "Range":
+            start, limit, delta = (float(a) for a in arrays)
+            return max(math.ceil((limit - start) / delta), 0) if delta else 0
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise OnnxError(f"{node.op_type} node {node.name!r}: its inputs do not fit it ({exc})") from None
+    return 0
+
+
 def _fold(node: onnx.NodeProto, args: list[Any], opset: int) -> list[np.ndarray]:
     """Run one node on known arrays with onnx's reference evaluator."""
     arrays = [a.array if isinstance(a, Initializer) else a for a in args]
+    size = _folded_size(node, arrays)
+    if size > FOLDED_LIMIT:
+        raise OnnxError(f"{node.op_type} node {node.name!r} would make a constant of {size} elements "
+                        f"when folded (at most {FOLDED_LIMIT}); refused")
     names = [f"in{i}" if a is not None else "" for i, a in enumerate(arrays)]
     inputs = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
               for n, a in zip(names, arrays) if a is not None]

@@ -191,3 +191,28 @@ def test_missing_external_data_is_named(tmp_path):
     path = save(small_model(initializer=external("nowhere.bin")), tmp_path / "m.onnx")
     with pytest.raises(OnnxError, match="external data file 'nowhere.bin' is missing"):
         gorgon_onnx.load(path)
+
+
+@pytest.mark.parametrize("op, inputs", [
+    ("ConstantOfShape", [np.array([2**20, 2**20], np.int64)]),
+    ("Expand", [np.zeros(1, np.float32), np.array([2**13, 2**13, 2**13], np.int64)]),
+    ("Tile", [np.zeros(4, np.float32), np.array([2**30], np.int64)]),
+    ("Range", [np.array(0, np.int64), np.array(2**40, np.int64), np.array(1, np.int64)]),
+])
+def test_constants_that_would_fold_into_huge_arrays_are_refused(tmp_path, op, inputs):
+    names = [f"k{i}" for i in range(len(inputs))]
+    consts = [helper.make_node("Constant", [], [n], value=numpy_helper.from_array(a)) for n, a in zip(names, inputs)]
+    node = helper.make_node(op, names, ["y"], name="bomb")
+    graph = helper.make_graph([*consts, node], "g", [], [helper.make_empty_tensor_value_info("y")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(OnnxError, match=f"{op} node 'bomb' would make a constant of [0-9]+ elements"):
+        gorgon_onnx.load(save(model, tmp_path / "m.onnx"))
+
+
+def test_an_input_without_a_shape_needs_one(tmp_path):
+    model = small_model()
+    model.graph.input[0].type.tensor_type.ClearField("shape")
+    path = save(model, tmp_path / "m.onnx")
+    with pytest.raises(OnnxError, match="input 'x' has no shape in the file"):
+        gorgon_onnx.load(path)
+    assert gorgon_onnx.load(path, shapes={"x": (2, 3)}).inputs["x"].shape == (2, 3)
