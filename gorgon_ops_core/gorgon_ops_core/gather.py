@@ -7,7 +7,7 @@ import numpy as np
 
 import gorgon as G
 from gorgon import Op, TensorType
-from gorgon.infer import normalize_axes, require_integer, same_dtype, shape_error
+from gorgon.infer import normalize_axis, require_integer, same_dtype, shape_error
 
 
 def check_index(op, x, index, *nodes):
@@ -37,7 +37,7 @@ class Gather(Op):
 
     @classmethod
     def call(cls, x, axis, index):
-        (axis,) = normalize_axes(cls(axis=0), x, axis)
+        axis = normalize_axis(cls.name, x, axis)
         return G.apply(cls(axis=axis), x, index)
 
     def infer(self, x, index):
@@ -65,7 +65,7 @@ class ScatterAdd(Op):
 
     @classmethod
     def call(cls, x, axis, index, src):
-        (axis,) = normalize_axes(cls(axis=0), x, axis)
+        axis = normalize_axis(cls.name, x, axis)
         return G.apply(cls(axis=axis), x, index, src)
 
     def infer(self, x, index, src):

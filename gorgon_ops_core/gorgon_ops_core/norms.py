@@ -34,13 +34,12 @@ class Norm(Op):
     def call(cls, x, ord=None, axis=None, keepdims=False):  # noqa: A002 - numpy's name
         if not isinstance(x, G.Node):
             raise G.ArgumentTypeError(f"{cls.name}: expected a node, got {type(x).__name__}")
-        probe = cls(ord=ord, axis=(), keepdims=False)
         if axis is None:
             if ord is not None and x.ndim > 2:
                 raise ArgumentValueError(f"{cls.name}: ord {ord!r} on {x.ndim} dimensions needs axis=")
             axes = tuple(range(x.ndim))
         else:
-            normalize_axes(probe, x, axis)
+            normalize_axes(cls.name, x, axis)
             axes = tuple(a % x.ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
         if ord is not None and len(axes) == 1:
             if isinstance(ord, str) or not (ord in VECTOR_ORDS or (isinstance(ord, (int, float)) and ord > 0)):

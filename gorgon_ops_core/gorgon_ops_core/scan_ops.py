@@ -5,7 +5,7 @@ import numpy as np
 
 import gorgon as G
 from gorgon import Op, TensorType
-from gorgon.infer import normalize_axes, require_numeric
+from gorgon.infer import normalize_axis, require_numeric
 
 
 def flipped(x, axis):
@@ -25,7 +25,7 @@ class Cumulative(Op):
             raise G.ArgumentTypeError(f"{cls.name}: expected a node, got {type(x).__name__}")
         if axis is None:
             x, axis = G.reshape(x, (-1,)), 0
-        (axis,) = normalize_axes(cls(axis=0, reverse=False), x, axis)
+        axis = normalize_axis(cls.name, x, axis)
         return G.apply(cls(axis=axis, reverse=bool(reverse)), x)
 
     def infer(self, x):

@@ -7,7 +7,7 @@ import numpy as np
 import gorgon as G
 from gorgon import ArgumentTypeError, ArgumentValueError, Op, TensorType
 from gorgon.dtypes import Int64
-from gorgon.infer import normalize_axes, require_numeric
+from gorgon.infer import normalize_axis, require_numeric
 from gorgon_ops_core.gather import zeros
 
 
@@ -33,7 +33,7 @@ def write(result, out):
 def checked_axis(cls, x, axis):
     if not isinstance(x, G.Node):
         raise ArgumentTypeError(f"{cls.name}: expected a node, got {type(x).__name__}")
-    return normalize_axes(cls(axis=0, descending=False, k=None), x, axis)[0]
+    return normalize_axis(cls.name, x, axis)
 
 
 class Sorting(Op):
