@@ -60,7 +60,7 @@ class Conv1d(Op):
     def infer(self, x: Node, w: Node) -> TensorType:
         rank(self, x, 3, "a batch of sequences (N, C, L)", x, w)
         rank(self, w, 3, "weights (F, C/groups, k)", x, w)
-        nonempty(self, x, x, w)
+        nonempty(self, x, x, w, batch=True)
         nonempty(self, w, x, w)
         dtype = floats(self, x, w)
         (n, c, length), (f, per_group, k) = x.shape, w.shape

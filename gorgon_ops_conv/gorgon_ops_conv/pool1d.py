@@ -36,7 +36,7 @@ class Pool1d(Op):
 
     def infer(self, x: Node) -> TensorType:
         rank(self, x, 3, "a batch of sequences (N, C, L)", x)
-        nonempty(self, x, x)
+        nonempty(self, x, x, batch=True)
         dtype = floats(self, x)
         window = line_window(self.kernel_size, self.stride, self.padding, self.dilation)
         grid = window.check(self, (1, x.shape[2]), x)

@@ -12,7 +12,8 @@ from gorgon.testing.build import build
 from gorgon.testing.samples import Sample
 from gorgon.testing.target import resolve
 
-# The op modules this sweep covers: the core, nn and conv plugins' original op files.
+# The op modules this sweep covers: the core, nn and conv plugins' original op files
+# (and the 1-D convolution and pooling, which share the NCHW checks).
 MODULES = {
     "gorgon_ops_core.arithmetic", "gorgon_ops_core.unary", "gorgon_ops_core.compare",
     "gorgon_ops_core.linalg", "gorgon_ops_core.reduce", "gorgon_ops_core.shape",
@@ -21,7 +22,7 @@ MODULES = {
     "gorgon_ops_nn.batch_norm_grad", "gorgon_ops_nn.layer_norm", "gorgon_ops_nn.embedding",
     "gorgon_ops_nn.mode_switch", "gorgon_ops_conv.im2col", "gorgon_ops_conv.conv",
     "gorgon_ops_conv.conv_transpose", "gorgon_ops_conv.maxpool", "gorgon_ops_conv.avgpool",
-    "gorgon_ops_conv.upsample",
+    "gorgon_ops_conv.upsample", "gorgon_ops_conv.conv1d", "gorgon_ops_conv.pool1d",
 }
 
 
