@@ -108,6 +108,8 @@ class ClassCoefficients(Op):
         else:
             raise dtype_error(self, "targets must be integer labels or float probabilities", *nodes)
         check_ignore_index(self, target, self.ignore_index, *nodes)
+        if self.reduction == "mean" and target.size == 0:
+            raise shape_error(self, "reduction 'mean' needs at least one example", *nodes)
         if weight and (weight[0].shape != (self.classes,) or weight[0].dtype != self.dtype):
             raise shape_error(self, f"class weights must be ({self.classes},) of {self.dtype}", *nodes)
         return TensorType(shape, self.dtype)

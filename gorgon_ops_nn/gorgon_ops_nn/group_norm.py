@@ -31,8 +31,9 @@ class ChannelGroups(Op):
         if x.ndim < self.min_ndim:
             raise shape_error(self, f"x must be (N, C{', L' if self.min_ndim > 2 else ''}, ...) "
                               f"(at least {self.min_ndim} dimensions)", x, scale, shift)
-        if x.size == 0:
-            raise shape_error(self, "x must not be empty", x, scale, shift)
+        if 0 in x.shape[1:]:
+            raise shape_error(self, "x must have channels and positions (only the batch may be empty)",
+                              x, scale, shift)
         channels = x.shape[1]
         if scale.shape != (channels,) or shift.shape != (channels,):
             raise shape_error(self, f"scale and shift must have shape ({channels},), one per channel",

@@ -11,7 +11,9 @@ from gorgon_ops_nn.softmax import AlongAxis
 
 def threshold(z: np.ndarray) -> np.ndarray:
     """tau along the last axis (kept): the support is where z > tau, and the values there
-    are z - tau, summing to 1."""
+    are z - tau, summing to 1. An empty axis has nothing to threshold."""
+    if z.shape[-1] == 0:
+        return np.zeros(z.shape[:-1] + (1,), z.dtype)
     ordered = -np.sort(-z, axis=-1)
     totals = np.cumsum(ordered, axis=-1)
     ranks = np.arange(1, z.shape[-1] + 1, dtype=z.dtype)
@@ -21,7 +23,8 @@ def threshold(z: np.ndarray) -> np.ndarray:
 
 class Sparsemax(AlongAxis):
     """`sparsemax(x, axis=-1)`: max(x - tau, 0) along `axis`, tau chosen so that each
-    slice sums to 1. Its gradient is gy minus its mean over the support, on the support."""
+    slice sums to 1. Its gradient is gy minus its mean over the support, on the support
+    (never empty, except along an empty axis)."""
 
     name = "sparsemax"
 
@@ -34,9 +37,8 @@ class Sparsemax(AlongAxis):
 
     def vjp(self, inputs, output, gy):
         support = G.cast(G.gt(output, 0.0), output.dtype)
-        mean = G.sum(support * gy, axis=self.axis, keepdims=True) / G.sum(support, axis=self.axis,
-                                                                          keepdims=True)
-        return (support * (gy - mean),)
+        size = G.maximum(G.sum(support, axis=self.axis, keepdims=True), 1.0)
+        return (support * (gy - G.sum(support * gy, axis=self.axis, keepdims=True) / size),)
 
 
 OPS = [Sparsemax]
