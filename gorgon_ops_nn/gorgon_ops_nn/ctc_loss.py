@@ -46,17 +46,19 @@ class CtcOp(Op):
         return dtype
 
     def losses(self, log_probs: np.ndarray, targets: np.ndarray, input_lengths: np.ndarray,
-               target_lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(-log p per example, its gradient (T, N, C), the reduction's factor per example);
-        with zero_infinity, impossible alignments give 0 for both."""
+               target_lengths: np.ndarray, gradient: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(-log p per example, its gradient (T, N, C) when asked for (the forward pass
+        alone needs no beta), the reduction's factor per example); with zero_infinity,
+        impossible alignments give 0 for both."""
         frames, _, classes = log_probs.shape
         check_lengths(frames, classes, targets, input_lengths, target_lengths, self.blank)
         lattice = Lattice.of(log_probs, targets, input_lengths, target_lengths, self.blank)
-        nll, grad = lattice.nll_gradient(classes)
+        nll, grad = lattice.nll_gradient(classes) if gradient else (lattice.nll(), None)
         if self.zero_infinity:
             impossible = np.isinf(nll)
             nll[impossible] = 0.0
-            grad[:, impossible] = 0.0
+            if grad is not None:
+                grad[:, impossible] = 0.0
         if self.reduction == "mean":
             factor = 1.0 / (np.maximum(target_lengths, 1) * nll.size)
         else:
@@ -85,7 +87,7 @@ class CtcLoss(CtcOp):
 
     def forward(self, log_probs: np.ndarray, targets: np.ndarray, input_lengths: np.ndarray,
                 target_lengths: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        nll, _, factor = self.losses(log_probs, targets, input_lengths, target_lengths)
+        nll, _, factor = self.losses(log_probs, targets, input_lengths, target_lengths, gradient=False)
         value = nll.astype(log_probs.dtype) if self.reduction == "none" else np.asarray(
             np.dot(nll, factor), log_probs.dtype)
         if out is None:
@@ -122,9 +124,8 @@ class CtcLossGrad(CtcOp):
 
     def forward(self, log_probs: np.ndarray, targets: np.ndarray, input_lengths: np.ndarray,
                 target_lengths: np.ndarray, gy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        _, grad, factor = self.losses(log_probs, targets, input_lengths, target_lengths)
-        result = np.multiply(grad, (factor * gy)[None, :, None], out=out)
-        return result
+        _, grad, factor = self.losses(log_probs, targets, input_lengths, target_lengths, gradient=True)
+        return np.multiply(grad, (factor * gy)[None, :, None], out=out)
 
     def vjp(self, inputs, output, gg):
         log_probs, targets, input_lengths, target_lengths, gy = inputs

@@ -99,6 +99,10 @@ class Lattice:
         before = np.where(self.ends >= 1, final[rows, np.maximum(self.ends - 1, 0)], -np.inf)
         return np.logaddexp(last, before)
 
+    def nll(self) -> np.ndarray:
+        """-log p(target | input) per example."""
+        return -self.log_likelihood(self.alpha())
+
     def nll_gradient(self, classes: int) -> tuple[np.ndarray, np.ndarray]:
         """(-log p per example, its gradient wrt the log-probabilities (T, N, C))."""
         alpha, beta = self.alpha(), self.beta()

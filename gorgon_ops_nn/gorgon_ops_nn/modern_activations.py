@@ -58,8 +58,8 @@ class Mish(Activation):
 
 
 class Hardswish(Activation):
-    """`hardswish(x)`: x * clip(x + 3, 0, 6) / 6; its slope is 0 below -3, x / 3 + 1/2 up
-    to 3 (inclusive, as torch), 1 above."""
+    """`hardswish(x)`: x * clip(x + 3, 0, 6) / 6; its slope is 0 up to -3, x / 3 + 1/2
+    between, 1 from 3 on (at the kinks, the outer pieces' slopes, as torch)."""
 
     name = "hardswish"
 
@@ -72,7 +72,7 @@ class Hardswish(Activation):
 
     def vjp(self, inputs, output, gy):
         x = inputs[0]
-        slope = G.where(G.lt(x, -3.0), 0.0, G.where(G.le(x, 3.0), x / 3.0 + 0.5, 1.0))
+        slope = G.where(G.le(x, -3.0), 0.0, G.where(G.lt(x, 3.0), x / 3.0 + 0.5, 1.0))
         return (gy * slope,)
 
 

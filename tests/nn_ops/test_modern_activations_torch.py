@@ -18,10 +18,11 @@ ACTIVATIONS = {
     "softsign": F.softsign,
 }
 def inputs(dtype):
-    """Values spread over every piece of each activation, big ones included."""
+    """Values spread over every piece of each activation, big ones and hardswish's kinks
+    (where torch's slope convention is checked) included."""
     rng = np.random.default_rng(5)
-    x = np.concatenate([rng.uniform(-6, 6, 40), [-40.0, -3.5, -2.5, 2.5, 3.5, 40.0]])
-    return x.reshape(2, 23).astype(dtype)
+    x = np.concatenate([rng.uniform(-6, 6, 40), [-40.0, -3.5, -3.0, -2.5, 2.5, 3.0, 3.5, 40.0]])
+    return x.reshape(2, 24).astype(dtype)
 
 
 @pytest.mark.parametrize("machine", MACHINES)

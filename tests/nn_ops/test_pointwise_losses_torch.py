@@ -71,3 +71,13 @@ def test_robust_losses_have_second_derivatives():
     G.TapeMachine(g).run_all()
     inside = np.abs(X - T) < 0.5
     np.testing.assert_allclose(ddx.value, np.where(inside, 2 * (X - T), 0.0), atol=1e-12)
+
+
+@pytest.mark.parametrize("machine", MACHINES)
+@pytest.mark.parametrize("name, size", [("huber_loss", "delta"), ("smooth_l1_loss", "beta")])
+def test_robust_losses_at_their_kinks_match_torch(name, size, machine):
+    """Differences exactly at -size, 0 and size, where torch picks a slope."""
+    x = np.array([-0.5, 0.5, 0.0, 1.0, -1.0, 0.25])
+    target = np.zeros(6)
+    compare(torch, lambda a, b: getattr(G, name)(a, b, reduction="sum", **{size: 0.5}),
+            lambda a, b: getattr(F, name)(a, b, reduction="sum", **{size: 0.5}), [x, target], machine=machine)
