@@ -1,6 +1,7 @@
 """The signature and docstring `G.<op>` shows (inspect.signature, help(), IDEs): the op's
 own, read from its `call` classmethod, or from `infer` for ops that keep the inherited
-`call` (their inputs are infer's arguments), plus the keyword-only `name=None`."""
+`call` (their inputs are infer's arguments, positional-only), plus the keyword-only
+`name=None`."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ def op_signature(op: type[Op]) -> inspect.Signature:
     try:
         if _own_call(op):
             parameters = list(inspect.signature(op.call).parameters.values())
-        else:
-            parameters = list(inspect.signature(op.infer).parameters.values())[1:]
+        else:  # Op.call passes its arguments on positionally: they are positional-only
+            parameters = [p.replace(kind=p.POSITIONAL_ONLY) if p.kind == p.POSITIONAL_OR_KEYWORD
+                          else p for p in list(inspect.signature(op.infer).parameters.values())[1:]]
     except (TypeError, ValueError):  # a callable inspect cannot read: the generic form
         parameters = list(inspect.signature(Op.call).parameters.values())
     if all(p.name != NAME.name for p in parameters):

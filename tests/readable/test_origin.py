@@ -99,7 +99,7 @@ def test_raised_at_names_the_innermost_frame_outside_gorgon_and_numpy():
     assert raised_at(ValueError("never raised")) is None
 
 
-def test_an_execution_error_names_the_plugin_line_when_the_kit_built_the_node(fake_plugin, tmp_path):
+def test_an_execution_error_names_the_plugin_line_when_the_kit_built_it(fake_plugin, tmp_path):
     module = fake_plugin("crash", CRASH, dist="gorgon-ops-crash")
     source = str(tmp_path / f"{module}.py")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GORGON_")}
@@ -108,8 +108,8 @@ def test_an_execution_error_names_the_plugin_line_when_the_kit_built_the_node(fa
     raised = f"{source}:{line_of(source, 'raise ValueError')}"
     called = f"{source}:{line_of(source, 'return G.apply')}"
     for op, built in (("crash", forward), ("scaled_crash", called)):
-        done = subprocess.run([sys.executable, "-m", "gorgon", "check-op", op, "--check", "gradient"],
-                              capture_output=True, text=True, env=env)
+        command = [sys.executable, "-m", "gorgon", "check-op", op, "--check", "gradient"]
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
         assert done.returncode == 1
         assert f"built at {built}; raised at {raised}" in done.stdout, done.stdout
         assert "__main__.py" not in done.stdout and f"{os.sep}gorgon{os.sep}" not in done.stdout
@@ -122,6 +122,7 @@ def test_a_failing_ufunc_kernel_is_named_when_no_python_line_raised():
     machine = G.TapeMachine(g)
     machine.run_all()
     machine._steps[0] = functools.partial(np.exp, np.ones(3), np.empty(2))
-    with pytest.raises(G.ExecutionError, match=r"built at .*test_origin.py:\d+; raised in the kernel of exp"):
+    expected = r"built at .*test_origin.py:\d+; raised in the kernel of exp"
+    with pytest.raises(G.ExecutionError, match=expected):
         machine.run_all()
     assert y.origin.startswith(__file__)

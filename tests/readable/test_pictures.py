@@ -66,6 +66,7 @@ def test_with_graphviz_nodes_and_graphs_render_as_svg(tmp_path, monkeypatch):
 
 def test_a_failing_graphviz_is_an_error_to_render_and_none_to_jupyter(tmp_path, monkeypatch):
     fake_graphviz(tmp_path, monkeypatch, 'echo "syntax error in line 1" >&2; exit 1\n')
-    with pytest.raises(G.GorgonError, match="Graphviz could not render the graph as png: syntax error"):
+    expected = "Graphviz could not render the graph as png: syntax error"
+    with pytest.raises(G.GorgonError, match=expected):
         render("digraph {", "png")
     assert svg("digraph {") is None

@@ -13,6 +13,7 @@ from gorgon.op import Op, apply
 from gorgon.registry import _public_function, registry
 from gorgon.signatures import op_signature
 from gorgon.testing import Sample
+from gorgon.testing.build import make_inputs
 
 registry.load()
 OPS = sorted(registry.ops)
@@ -49,6 +50,52 @@ def test_every_kit_sample_binds_to_the_shown_signature(op_name):
     for sample in registry.samples[op_name]():
         if isinstance(sample, Sample):
             signature.bind(*sample.args, **sample.kwargs)
+
+
+def by_keyword_where_possible(signature, args, kwargs):
+    """The call's arguments, every one the signature allows by keyword passed so (those
+    before a used *args stay positional, as Python requires)."""
+    bound = signature.bind(*args, **kwargs)
+    kinds = {key: signature.parameters[key].kind for key in bound.arguments}
+    star = [key for key, kind in kinds.items() if kind is inspect.Parameter.VAR_POSITIONAL]
+    positional, keywords = [], {}
+    before_star = bool(star)
+    for key, value in bound.arguments.items():
+        kind = kinds[key]
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            positional += list(value)
+            before_star = False
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            keywords.update(value)
+        elif kind is inspect.Parameter.POSITIONAL_ONLY or before_star:
+            positional.append(value)
+        else:
+            keywords[key] = value
+    return positional, keywords
+
+
+@pytest.mark.parametrize("op_name", sorted(registry.samples))
+def test_keyword_calls_by_the_shown_names_build_the_same_node_on_both_machines(op_name):
+    """Every argument the signature lets be passed by keyword really can be: the node
+    built by keywords computes what the positional call does, on both machines."""
+    function, op = getattr(G, op_name), registry.op(op_name)
+    signature = inspect.signature(function)
+    for sample in registry.samples[op_name]():
+        if not isinstance(sample, Sample):
+            continue
+        inputs = make_inputs(sample)
+        positional, keywords = by_keyword_where_possible(signature, inputs.args, sample.kwargs)
+        by_keyword = function(*positional, **keywords)
+        by_position = function(*inputs.args, **sample.kwargs)
+        assert (by_keyword.op, by_keyword.shape, by_keyword.dtype) == (
+            by_position.op, by_position.shape, by_position.dtype) or not op.pure, sample
+        if not op.pure or by_keyword.op is None:
+            continue
+        machines = (G.TapeMachine(inputs.graph), G.LispMachine(inputs.graph, forward_only=True))
+        for machine in machines:
+            with np.errstate(all="ignore"):
+                machine.run_all()
+            np.testing.assert_array_equal(by_keyword.value, by_position.value, err_msg=repr(sample))
 
 
 def test_name_still_names_the_node_and_ops_with_keyword_params_keep_them():
