@@ -19,9 +19,9 @@ ACTIVATIONS = {
 }
 def inputs(dtype):
     """Values spread over every piece of each activation, big ones and hardswish's kinks
-    (where torch's slope convention is checked) included."""
+    and selu's (where torch's slope conventions are checked) included."""
     rng = np.random.default_rng(5)
-    x = np.concatenate([rng.uniform(-6, 6, 40), [-40.0, -3.5, -3.0, -2.5, 2.5, 3.0, 3.5, 40.0]])
+    x = np.concatenate([rng.uniform(-6, 6, 39), [-40.0, -3.5, -3.0, -2.5, 0.0, 2.5, 3.0, 3.5, 40.0]])
     return x.reshape(2, 24).astype(dtype)
 
 
@@ -34,7 +34,9 @@ def test_activation_matches_torch(name, dtype, machine):
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_second_derivative_matches_torch(name):
+    """Away from the kinks, where there is no second derivative to agree on."""
     x = inputs(np.float64)
+    x = x[~np.isin(x, [-3.0, 0.0, 3.0])].reshape(3, 15)
     g = G.Graph()
     node = G.tensor(g, G.Float64, x.shape, value=x, name="x")
     (dx,) = G.grad(G.sum(getattr(G, name)(node)), node)
