@@ -17,9 +17,9 @@ def test_digits_layers_trains_reports_each_epoch_and_loads_back_in_a_fresh_proce
     import digits_layers
 
     stream = io.StringIO()
-    model, history, accuracy = digits_layers.train(epochs=2, stream=stream)
-    assert history["loss"][1] < history["loss"][0] and accuracy > 0.8
-    assert stream.getvalue().count("val_accuracy") == 2
+    model, history, accuracy = digits_layers.train(epochs=3, stream=stream, limit=640)
+    assert history["loss"][2] < history["loss"][1] < history["loss"][0] and accuracy > 0.6
+    assert stream.getvalue().count("val_accuracy") == 3
     path = tmp_path / "digits.gorgon"
     model.save(path)
     fresh = subprocess.run([sys.executable, str(EXAMPLES / "digits_layers.py"), "--predict", str(path)],
@@ -45,8 +45,8 @@ def test_digits_resnet_learns_and_saves_its_custom_block(tmp_path):
     import digits_resnet
     import gorgon_layers as nn
 
-    model, history, accuracy = digits_resnet.train(epochs=2, channels=8, blocks=1, quiet=True)
-    assert history["loss"][1] < history["loss"][0] and accuracy > 0.6
+    model, history, accuracy = digits_resnet.train(epochs=3, channels=8, blocks=1, quiet=True, limit=320)
+    assert history["loss"][2] < history["loss"][1] < history["loss"][0] and accuracy > 0.25  # chance: 0.1
     model.save(tmp_path / "resnet.gorgon")
     loaded = nn.load(tmp_path / "resnet.gorgon")
     assert type(loaded[3]).__name__ == "ResidualBlock"
