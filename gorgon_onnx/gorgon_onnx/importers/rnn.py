@@ -11,7 +11,7 @@ import gorgon as G
 DIRECTIONS = {"forward": (False,), "reverse": (True,), "bidirectional": (False, True)}
 
 
-def _check(ctx, sequence_lens, length, batch):
+def _check(ctx, sequence_lens, length):
     if ctx.attr("activations") is not None and [a.lower() for a in ctx.attr("activations")] not in (
             ["sigmoid", "tanh", "tanh"] * 2, ["sigmoid", "tanh", "tanh"], ["sigmoid", "tanh"],
             ["sigmoid", "tanh"] * 2):
@@ -62,7 +62,7 @@ def lstm(ctx, x, w, r, b=None, sequence_lens=None, initial_h=None, initial_c=Non
         ctx.fail("input_forget=1 is not supported")
     seq, batch_first = _sequence(ctx, x)
     length, batch, _ = seq.shape
-    _check(ctx, sequence_lens, length, batch)
+    _check(ctx, sequence_lens, length)
     w, r = ctx.tensor(w), ctx.tensor(r)
     hidden = int(ctx.attr("hidden_size", r.shape[-1]))
     b = ctx.tensor(b) if b is not None else None
@@ -93,7 +93,7 @@ def gru(ctx, x, w, r, b=None, sequence_lens=None, initial_h=None):
     r * (h Rn + bRn)) with linear_before_reset, else tanh(x Wn + bWn + (r * h) Rn + bRn)."""
     seq, batch_first = _sequence(ctx, x)
     length, batch, _ = seq.shape
-    _check(ctx, sequence_lens, length, batch)
+    _check(ctx, sequence_lens, length)
     w, rec = ctx.tensor(w), ctx.tensor(r)
     hidden = int(ctx.attr("hidden_size", rec.shape[-1]))
     before_reset = bool(ctx.attr("linear_before_reset", 0))
