@@ -8,6 +8,7 @@ log-probabilities: loss = -sum(A * log_probs), with A (..., C) made from the tar
 - probabilities t: A[i, c] = w_c ((1 - eps) t[i, c] + eps / C); "mean" divides by the
   number of examples.
 
+With reduction "none" the loss of example i is -sum_c A[i, c] log_probs[i, c].
 class_coefficients is that A as an op, so the losses' gradients are written with it."""
 
 from __future__ import annotations
@@ -20,7 +21,23 @@ import gorgon as G
 from gorgon import Node, NonDifferentiable, Op, TensorType
 from gorgon.dtypes import as_dtype
 from gorgon.infer import dtype_error, shape_error
-from gorgon_ops_nn.reduction import check_reduction
+
+
+LABEL_REDUCTIONS = ("none", "mean", "sum")
+
+
+def check_label_reduction(op_name: str, reduction: str) -> str:
+    """`reduction` itself, or an ArgumentValueError naming the op and the choices."""
+    if not isinstance(reduction, str) or reduction not in LABEL_REDUCTIONS:
+        raise G.ArgumentValueError(f"{op_name}: reduction must be one of {LABEL_REDUCTIONS}, "
+                                   f"got {reduction!r}")
+    return reduction
+
+
+def expanded(gy: Node, reduction: str) -> Node:
+    """The upstream gradient of a loss, broadcastable over the class axis: per example
+    (a trailing axis added) with reduction "none", else the scalar itself."""
+    return G.expand_dims(gy, -1) if reduction == "none" else gy
 
 
 def coefficient_params(op_name: str, label_smoothing: Any, ignore_index: Any) -> dict[str, Any]:
@@ -77,6 +94,16 @@ def coefficients(target: np.ndarray, weight: np.ndarray | None, classes: int, dt
     return result
 
 
+def reduced_loss(a: np.ndarray, log_probs: np.ndarray, reduction: str, out: np.ndarray | None) -> np.ndarray:
+    """-sum(A * log_probs): per example with reduction "none" (shape without the class
+    axis), else one number; written into `out` when given."""
+    loss = -np.sum(a * log_probs, axis=-1) if reduction == "none" else -np.vdot(a, log_probs)
+    if out is None:
+        return np.asarray(loss, log_probs.dtype)
+    out[...] = loss
+    return out
+
+
 def no_weight_gradient(op: Op) -> NonDifferentiable:
     return NonDifferentiable(f"{op}: class weights get no gradient (they are constants of the loss)")
 
@@ -92,7 +119,7 @@ class ClassCoefficients(Op):
     @classmethod
     def call(cls, target: Any, weight: Any = None, *, classes: int, dtype: Any,
              label_smoothing: float = 0.0, ignore_index: int | None = None, reduction: str = "mean") -> Node:
-        op = cls(classes=int(classes), dtype=as_dtype(dtype), reduction=check_reduction(cls.name, reduction),
+        op = cls(classes=int(classes), dtype=as_dtype(dtype), reduction=check_label_reduction(cls.name, reduction),
                  **coefficient_params(cls.name, label_smoothing, ignore_index))
         return G.apply(op, target) if weight is None else G.apply(op, target, weight)
 

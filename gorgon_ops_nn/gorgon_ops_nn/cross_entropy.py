@@ -11,8 +11,9 @@ import numpy as np
 import gorgon as G
 from gorgon import Node, Op, TensorType
 from gorgon.infer import dtype_error, require_float, shape_error
-from gorgon_ops_nn.class_weights import (check_ignore_index, check_weight, coefficient_params, coefficients,
-                                         no_weight_gradient)
+from gorgon_ops_nn.class_weights import (check_ignore_index, check_label_reduction, check_weight,
+                                         coefficient_params, coefficients, expanded, no_weight_gradient,
+                                         reduced_loss)
 from gorgon_ops_nn.reduction import (check_reduction, reduction_scale, require_nonempty,
                                      scalar_result)
 from gorgon_ops_nn.softmax import log_softmax_into, softmax_into
@@ -56,7 +57,8 @@ class CrossEntropy(Op):
     """`cross_entropy(logits, target, reduction="mean", weight=None, ignore_index=None,
     label_smoothing=0.0)`: -sum(target * log_softmax(logits)) over the last (class) axis,
     for integer labels (shape without the class axis) or probability targets (the logits'
-    shape); averaged over examples ("mean") or summed. As torch: class `weight`s (C,)
+    shape); averaged over examples ("mean"), summed, or one per example ("none"). As
+    torch: class `weight`s (C,)
     weigh each term, examples labelled `ignore_index` are left out, and label smoothing
     mixes each target with the uniform distribution; "mean" over integer labels then
     divides by the summed weights of the kept labels (see class_weights.py)."""
@@ -67,7 +69,7 @@ class CrossEntropy(Op):
     def call(cls, logits: Node, target: Node | np.ndarray, reduction: str = "mean", weight: Any = None,
              ignore_index: int | None = None, label_smoothing: float = 0.0) -> Node:
         options = coefficient_params(cls.name, label_smoothing, ignore_index)
-        params = dict(reduction=check_reduction(cls.name, reduction))
+        params = dict(reduction=check_label_reduction(cls.name, reduction))
         if weight is not None or options != coefficient_params(cls.name, 0.0, None):
             params.update(options)
         op = cls(**params)
@@ -75,23 +77,28 @@ class CrossEntropy(Op):
 
     @property
     def plain(self) -> bool:
-        """Whether no class weights, ignored labels or smoothing are asked for: the fast path."""
-        return "label_smoothing" not in self.params
+        """Whether no class weights, ignored labels, smoothing or per-example losses are asked
+        for: the fast path."""
+        return "label_smoothing" not in self.params and self.reduction != "none"
+
+    def options(self) -> dict[str, Any]:
+        """The coefficients' options: label smoothing and ignore_index, default when not given."""
+        return dict(label_smoothing=self.params.get("label_smoothing", 0.0),
+                    ignore_index=self.params.get("ignore_index"), reduction=self.reduction)
 
     def infer(self, logits: Node, target: Node, *weight: Node) -> TensorType:
         dtype = check_inputs(self, logits, target)
         check_weight(self, logits, weight[0] if weight else None, logits, target, *weight)
         check_ignore_index(self, target, self.params.get("ignore_index"), logits, target, *weight)
-        return TensorType((), dtype)
+        return TensorType(logits.shape[:-1] if self.reduction == "none" else (), dtype)
 
     def forward(self, logits: np.ndarray, target: np.ndarray, *weight: np.ndarray,
                 out: np.ndarray | None = None) -> np.ndarray:
         log_p = log_softmax_into(logits, -1, None)
         if not self.plain:
             a = coefficients(target, weight[0] if weight else None, logits.shape[-1], logits.dtype,
-                             self.label_smoothing, self.ignore_index, self.reduction)
-            total = -np.vdot(a, log_p)
-            return scalar_result(total, logits.dtype, out)
+                             **self.options())
+            return reduced_loss(a, log_p, self.reduction, out)
         if target.dtype.kind in "iu":
             total = -np.take_along_axis(log_p, label_index(target, logits.shape[-1]), -1).sum()
         else:
@@ -107,11 +114,15 @@ class CrossEntropy(Op):
 
         def grad_logits():
             a = G.class_coefficients(target, *weight, classes=logits.shape[-1], dtype=logits.dtype,
-                                     **self.params)
+                                     **self.options())
+            if self.reduction == "none":
+                return G.cross_entropy_grad(logits, a * expanded(gy, "none"), 1.0, reduction="sum")
             return G.cross_entropy_grad(logits, a, gy, reduction="sum")
 
         def grad_target():
-            grad = G.log_softmax(logits) * (gy * -(scale * (1.0 - self.label_smoothing)))
+            upstream = expanded(gy, self.reduction)
+            smoothing = self.options()["label_smoothing"]
+            grad = G.log_softmax(logits) * (upstream * -(scale * (1.0 - smoothing)))
             return grad * weight[0] if weight else grad
 
         def grad_weight():

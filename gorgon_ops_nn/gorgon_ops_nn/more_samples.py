@@ -184,6 +184,7 @@ def nll_loss_samples():
         Sample(log_probs, labels(5), label="mean"),
         Sample(log_probs, labels(5), "sum", positive(3), wrt=(0,), label="weights, sum"),
         Sample(log_probs, ignored, "mean", positive(3), -100, wrt=(0,), label="weights, ignore_index"),
+        Sample(log_probs, ignored, "none", positive(3), -100, wrt=(0,), label="per example"),
         Sample(log_probabilities(2, 3, 4), labels(2, 3, classes=4), ignore_index=1,
                label="3-d, ignore_index"),
         ErrorSample(log_probs, labels(4), error=ShapeError, match="integer labels must have shape"),

@@ -10,16 +10,17 @@ import numpy as np
 import gorgon as G
 from gorgon import Node, Op, TensorType
 from gorgon.infer import dtype_error
-from gorgon_ops_nn.class_weights import check_weight, coefficient_params, coefficients, no_weight_gradient
+from gorgon_ops_nn.class_weights import (check_label_reduction, check_weight, coefficient_params, coefficients,
+                                         expanded, no_weight_gradient, reduced_loss)
 from gorgon_ops_nn.cross_entropy import check_inputs
-from gorgon_ops_nn.reduction import check_reduction, scalar_result
 
 
 class NllLoss(Op):
     """`nll_loss(log_probs, target, reduction="mean", weight=None, ignore_index=None)`:
     -sum_i w[y_i] log_probs[i, y_i] over the examples whose label y_i is not ignore_index,
     for log_probs (..., C) (the class axis last, as cross_entropy) and integer labels
-    (...); "mean" divides by sum_i w[y_i] over those examples (torch's weighted mean)."""
+    (...); "mean" divides by sum_i w[y_i] over those examples (torch's weighted mean),
+    "none" gives each example's term (0 where ignored)."""
 
     name = "nll_loss"
 
@@ -27,7 +28,7 @@ class NllLoss(Op):
     def call(cls, log_probs: Node, target: Any, reduction: str = "mean", weight: Any = None,
              ignore_index: int | None = None) -> Node:
         params = coefficient_params(cls.name, 0.0, ignore_index)
-        op = cls(reduction=check_reduction(cls.name, reduction), ignore_index=params["ignore_index"])
+        op = cls(reduction=check_label_reduction(cls.name, reduction), ignore_index=params["ignore_index"])
         return G.apply(op, log_probs, target) if weight is None else G.apply(op, log_probs, target, weight)
 
     def infer(self, log_probs: Node, target: Node, *weight: Node) -> TensorType:
@@ -35,13 +36,13 @@ class NllLoss(Op):
         if target.dtype.kind not in "iu":
             raise dtype_error(self, "targets must be integer class labels", log_probs, target, *weight)
         check_weight(self, log_probs, weight[0] if weight else None, log_probs, target, *weight)
-        return TensorType((), dtype)
+        return TensorType(target.shape if self.reduction == "none" else (), dtype)
 
     def forward(self, log_probs: np.ndarray, target: np.ndarray, *weight: np.ndarray,
                 out: np.ndarray | None = None) -> np.ndarray:
         a = coefficients(target, weight[0] if weight else None, log_probs.shape[-1], log_probs.dtype, 0.0,
                          self.ignore_index, self.reduction)
-        return scalar_result(-np.vdot(a, log_probs), log_probs.dtype, out)
+        return reduced_loss(a, log_probs, self.reduction, out)
 
     def vjp(self, inputs, output, gy):
         log_probs, target, *weight = inputs
@@ -49,7 +50,7 @@ class NllLoss(Op):
         def grad_log_probs():
             a = G.class_coefficients(target, *weight, classes=log_probs.shape[-1], dtype=log_probs.dtype,
                                      ignore_index=self.ignore_index, reduction=self.reduction)
-            return a * -gy
+            return a * -expanded(gy, self.reduction)
 
         def grad_weight():
             raise no_weight_gradient(self)

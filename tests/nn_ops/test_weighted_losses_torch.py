@@ -1,6 +1,6 @@
 """cross_entropy with class weights, ignore_index and label smoothing, and nll_loss with
-class weights and ignore_index, against torch.nn.functional (whose weighted mean divides
-by the kept labels' summed weights): values and gradients for logits/log-probabilities
+class weights and ignore_index, in every reduction, against torch.nn.functional (whose
+weighted mean divides by the kept labels' summed weights): values and gradients for logits/log-probabilities
 and probability targets, on both machines, float64 and float32. Our class axis is the
 last one; torch's is axis 1, so the torch side moves it."""
 
@@ -55,7 +55,7 @@ def options(case):
 @pytest.mark.parametrize("machine", MACHINES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("shape", [(2, 5)], ids=str)
-@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_cross_entropy_with_labels_matches_torch(case, reduction, shape, dtype, machine):
     arrays = arrays_for(case, shape, dtype)
@@ -72,7 +72,7 @@ def test_cross_entropy_with_labels_matches_torch(case, reduction, shape, dtype, 
 
 @pytest.mark.parametrize("machine", MACHINES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 @pytest.mark.parametrize("case", [dict(weight=True), dict(label_smoothing=0.25),
                                   dict(weight=True, label_smoothing=0.1)], ids=str)
 def test_cross_entropy_with_probabilities_matches_torch(case, reduction, dtype, machine):
@@ -90,7 +90,7 @@ def test_cross_entropy_with_probabilities_matches_torch(case, reduction, dtype, 
 @pytest.mark.parametrize("machine", MACHINES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("shape", [(2, 4)], ids=str)
-@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 @pytest.mark.parametrize("case", [dict(), dict(weight=True), dict(ignore_index=1),
                                   dict(weight=True, ignore_index=-100)], ids=str)
 def test_nll_loss_matches_torch(case, reduction, shape, dtype, machine):
