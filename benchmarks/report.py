@@ -36,6 +36,10 @@ WORKLOADS = {
     "float32 GEMM": "numpy's 1024x1024 float32 matrix product: this machine's BLAS rate, "
                     "the roof for the conv GFLOP/s",
     "compile scaling": "building, differentiating and compiling graphs of 1k to 64k nodes",
+    "ONNX ResNet import": "loading a small ResNet (batch norm, residual adds) exported by "
+                          "torch.onnx.export into a compiled TapeMachine, beside an onnxruntime session",
+    "ONNX ResNet forward": "that ResNet's forward pass (torch under no_grad) on a batch of 16 3x32x32 "
+                           "images, gorgon against onnxruntime and PyTorch, 2 threads each",
     "readable cost": "W1 forward+backward, W2, LeNet and W4 on the TapeMachine with "
                              "readable=\"all\" (default) and readable=\"lean\"",
 }

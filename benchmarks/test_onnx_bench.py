@@ -100,7 +100,7 @@ def test_forward_onnxruntime(benchmark, record, exported):
 
 
 def test_forward_torch(benchmark, record, torch, exported):
-    record("ONNX ResNet forward", "torch eager (no_grad)")
+    record("ONNX ResNet forward", "torch eager")
     model, x, _ = exported
     inputs = torch.from_numpy(x)
 
