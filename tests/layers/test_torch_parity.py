@@ -75,6 +75,8 @@ CASES = {
     "AvgPool2d": (lambda: nn.AvgPool2d(3, stride=2, padding=1),
                   lambda: tnn.AvgPool2d(3, stride=2, padding=1), (2, 3, 5, 5)),
     "Flatten": (lambda: nn.Flatten(), lambda: tnn.Flatten(), (2, 3, 4)),
+    "GlobalAvgPool2d": (lambda: nn.GlobalAvgPool2d(), lambda: tnn.Sequential(tnn.AdaptiveAvgPool2d(1), tnn.Flatten()),
+                        (2, 3, 4, 5)),
     "ReLU": (lambda: nn.ReLU(), lambda: tnn.ReLU(), (3, 4)),
     "LeakyReLU": (lambda: nn.LeakyReLU(0.2), lambda: tnn.LeakyReLU(0.2), (3, 4)),
     "GELU": (lambda: nn.GELU(), lambda: tnn.GELU(), (3, 4)),
@@ -206,3 +208,17 @@ def test_layers_without_affine_parameters_or_bias_equal_pytorch(make_ours, make_
     np.testing.assert_allclose(got[0], expected[0], rtol=1e-10, atol=1e-10)
     for name in expected_grads:
         np.testing.assert_allclose(grads[name], expected_grads[name], rtol=1e-10, atol=1e-10)
+
+
+def test_dropout_is_the_identity_in_evaluation_and_drops_with_scaling_in_training():
+    x = np.random.default_rng(0).standard_normal((50, 40)) + 3.0
+    weights = [np.ones((50, 40))]
+    layer = nn.Dropout(0.25, seed=1)
+    out, grads = run_gorgon(layer.eval(), x, weights, False)
+    np.testing.assert_array_equal(out[0], tnn.Dropout(0.25).eval()(torch.from_numpy(x)).numpy())
+    np.testing.assert_array_equal(grads["input"], np.ones_like(x))
+    out, grads = run_gorgon(layer.train(), x, weights, True)
+    kept = out[0] != 0
+    np.testing.assert_allclose(out[0][kept], x[kept] / 0.75, rtol=1e-12)
+    np.testing.assert_allclose(grads["input"], kept / 0.75, rtol=1e-12)  # the gradient uses the same mask
+    assert 0.7 < kept.mean() < 0.8
