@@ -282,13 +282,16 @@ def cumsum(b, node, inputs):
                  reverse=int(node.op.reverse))
 
 
-def topk(b, node, inputs):
-    """TopK's values (sort: k is the whole axis; ascending: the smallest first)."""
-    axis = node.op.axis % node.ndim
-    k = node.op.k if node.op.k is not None else node.inputs[0].shape[axis]
-    largest = node.op.params.get("descending", node.op.params.get("largest", True))
-    values, _ = b.add("TopK", [inputs[0], b.ints([k])], outputs=2, axis=axis, largest=int(largest), sorted=1)
-    return values
+def top_k(output):
+    """TopK's values (output 0) or indices (output 1); sort and argsort take the whole
+    axis, ascending takes the smallest first."""
+    def emit(b, node, inputs):
+        axis = node.op.axis % node.ndim
+        k = node.op.k if node.op.k is not None else node.inputs[0].shape[axis]
+        outputs = b.add("TopK", [inputs[0], b.ints([k])], outputs=2, axis=axis,
+                        largest=int(node.op.descending), sorted=1)
+        return outputs[output]
+    return emit
 
 
 def norm(b, node, inputs):
@@ -317,5 +320,6 @@ MAPPINGS.update(square=square, log1p=log1p, expm1=expm1, ne=ne, clip=clip, cast=
                 expand_dims=expand_dims, broadcast_to=broadcast_to, concat=concat, stack=stack,
                 take=take, getitem=getitem, log2=log_base(2.0), log10=log_base(10.0), exp2=exp2,
                 round=round_, einsum=einsum, tensordot=tensordot, split=split, pad=pad, gather=gather,
-                scatter_add=scatter_add, tile=tile, repeat=repeat, cumsum=cumsum, topk=topk, sort=topk,
+                scatter_add=scatter_add, tile=tile, repeat=repeat, cumsum=cumsum, topk=top_k(0), sort=top_k(0),
+                argsort=top_k(1), topk_indices=top_k(1),
                 norm=norm)

@@ -97,6 +97,24 @@ def mse_loss(b, node, inputs):
     return _reduce_loss(b, node, b.add("Mul", [diff, diff]))
 
 
+def binary_cross_entropy(b, node, inputs):
+    """-(t log p + (1 - t) log(1 - p)), each log floored at -100 as the kernel does."""
+    p, t = inputs[:]
+    floor = b.scalar_like(-100.0, node)
+    log_p = b.add("Max", [b.add("Log", [p]), floor])
+    log_q = b.add("Max", [b.add("Log", [b.add("Sub", [b.scalar_like(1, node), p])]), floor])
+    terms = b.add("Add", [b.add("Mul", [t, b.add("Sub", [log_p, log_q])]), log_q])
+    return _pointwise(b, node, b.add("Neg", [terms]))
+
+
+def binary_cross_entropy_with_logits(b, node, inputs):
+    """max(x, 0) - x t + log(1 + exp(-|x|)), stable for any x."""
+    x, t = inputs[:]
+    soft = b.add("Log", [b.add("Add", [b.scalar_like(1, node), b.add("Exp", [b.add("Neg", [b.add("Abs", [x])])])])])
+    terms = b.add("Add", [b.add("Sub", [b.add("Relu", [x]), b.add("Mul", [x, t])]), soft])
+    return _pointwise(b, node, terms)
+
+
 def cross_entropy(b, node, inputs):
     """-sum(target * log_softmax(logits)) over the last axis, the target one-hot (integer
     labels, picked with GatherElements) or probabilities; then the reduction."""
@@ -204,4 +222,5 @@ MAPPINGS = {"leaky_relu": leaky_relu, "elu": elu, "gelu": gelu, "silu": silu, "m
             "mse_loss": mse_loss, "cross_entropy": cross_entropy, "selu": same("Selu"),
             "softsign": same("Softsign"), "hardswish": hardswish, "instance_norm": instance_norm,
             "group_norm": group_norm, "one_hot": one_hot, "huber_loss": huber_loss,
-            "smooth_l1_loss": smooth_l1_loss, "kl_div": kl_div}
+            "smooth_l1_loss": smooth_l1_loss, "kl_div": kl_div, "binary_cross_entropy": binary_cross_entropy,
+            "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits}
