@@ -9,8 +9,8 @@ time those are left to the compiler: every call builds a node of its own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np

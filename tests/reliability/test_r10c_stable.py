@@ -288,3 +288,19 @@ def test_prod_with_zeros_matches_pytorch(case, axis):
     (reduced * weights).sum().backward()
     for grad in prod_gradients(values, axis):
         np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-13, atol=1e-300)
+
+
+def test_a_build_time_rule_can_make_constants_and_its_form_is_run(monkeypatch):
+    def cos_as_shifted_sin(term, ctx):
+        if ctx.is_op(term, "cos"):
+            return ctx.make("sin", ctx.make("add", term.inputs[0], ctx.constant(np.pi / 2, term.dtype)))
+        return None
+
+    rules = registry.rewrite_rules()
+    monkeypatch.setattr(registry, "rewrite_rules", lambda: [("cos_as_shifted_sin", cos_as_shifted_sin)] + rules)
+    g = G.Graph()
+    x = G.vector(g, G.Float64, 3, name="x", value=np.array([0.0, 1.0, -2.0]))
+    y = G.cos(x)
+    assert y.op.name == "sin" and y.inputs[0].inputs[1].value == np.pi / 2
+    G.TapeMachine(g, passes=()).run_all()
+    np.testing.assert_allclose(y.value, np.cos(x.value), atol=1e-15)
