@@ -210,3 +210,10 @@ def test_an_op_error_inside_a_module_names_the_innermost_module():
     with pytest.raises(G.DtypeError, match=r"^Linear '0': .*matmul") as error:
         m(G.tensor(g, G.Float64, (2, 3), name="x64"))
     assert str(error.value).count("Linear '") == 1
+
+
+def test_summary_of_a_sequence_model_with_integer_input():
+    model = nn.Sequential(nn.Embedding(6, 4), nn.GRU(4, 8))
+    text = model.summary((5,), dtype=np.int64, print_fn=None)
+    assert "0 (Embedding)  (1, 5, 4)" in text and "(1, 5, 8), (1, 1, 8)" in text
+    assert f"{2 * 5 * 3 * 8 * (4 + 8):,}" in text  # the GRU's multiply-adds over 5 steps
