@@ -58,13 +58,17 @@ def register_initializers(register):
 
 @hookspec
 def register_rewrites(register):
-    """Register compile-time rewrites: call ``register(name, rule)`` once per rule.
+    """Register rewrites: call ``register(name, rule)`` once per rule.
 
-    ``rule(term, ctx)`` looks at one op term of the program being compiled (``term.op``,
-    ``term.inputs``, ``term.shape``, ``term.dtype``) and returns an equivalent term built
-    with ``ctx.make(op_name, *inputs, **params)`` / ``ctx.constant(value, dtype)``, an
-    existing term, or None when it does not apply. Rules must keep the value: the
-    TapeMachine gives the same results with the ``rewrite`` pass on or off.
+    ``rule(term, ctx)`` looks at one op term (``term.op``, ``term.inputs``, ``term.shape``,
+    ``term.dtype``) and returns an equivalent term built with
+    ``ctx.make(op_name, *inputs, **params)`` / ``ctx.constant(value, dtype)``, an
+    existing term, or None when it does not apply. Rules run when a node is built (the
+    term is the node about to be built, its inputs nodes, and ``ctx.make`` builds nodes):
+    a rule that builds a new form there replaces the node, so ``G.grad`` and both
+    machines see the stable form; and again in the TapeMachine's ``rewrite`` pass over
+    the compiled terms, which also takes rules returning an existing term (-(-x) -> x).
+    Rules must keep the value.
     """
 
 
