@@ -3,6 +3,7 @@ accuracy, top-k accuracy, mean absolute error, mean squared error."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,12 @@ class Metric:
 
     def result(self) -> float:
         return self.total / self.count if self.count else float("nan")
+
+    def fresh(self) -> Metric:
+        """A copy of this metric with nothing accumulated."""
+        new = copy.copy(self)
+        new.reset()
+        return new
 
 
 def labels_of(target: np.ndarray) -> np.ndarray:

@@ -148,8 +148,9 @@ class Module:
         return node
 
     def _forget(self) -> None:
-        """Drop every graph binding and cached machine of this module and those above it
-        (arrays were replaced, or the structure changed)."""
+        """Drop this module's graph bindings and cached machines (arrays were replaced, or
+        the structure changed); a new generation makes every model rebuild the cached
+        machines that may hold the old arrays."""
         if self._nodes or self._cache or self.__dict__.get("_used"):
             generation[0] = next(_generations)
         self._nodes.clear()

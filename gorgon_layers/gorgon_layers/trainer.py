@@ -65,7 +65,10 @@ class Trainer:
     - `solver`: a factory taking the parameter nodes (`nn.solver(...)`, a solver class)
       or a solver already made for this model's parameters; it is pointed at each
       specialisation's nodes (`rebind`), so its state is shared by every batch size;
+    - `solver` left out: Adam with its defaults;
     - `machine`: "tape" (compiled once per input shape) or "lisp".
+
+    Batch norm layers' `num_batches_tracked` counts the training steps, as in PyTorch.
     """
 
     def __init__(self, model: Module, loss: str | Callable[[Node, Node], Node] = "cross_entropy",
@@ -168,7 +171,7 @@ class Trainer:
         if len(X) != len(y) or len(X) == 0:
             raise G.ArgumentValueError(f"Trainer.evaluate: X and y need the same, non-zero number of "
                                        f"examples, got {len(X)} and {len(y)}")
-        metrics = [metric(type(m)) if not hasattr(m, "k") else metric(f"top{m.k}_accuracy") for m in self.metrics]
+        metrics = [m.fresh() for m in self.metrics]
         total = 0.0
         for xb, yb in batches(X, y, batch_size):
             spec = specialised(self.model, "evaluate", xb, yb, loss=self.loss, machine=self.machine)
