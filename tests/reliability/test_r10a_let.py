@@ -130,7 +130,7 @@ def test_plain_values_of_the_wrong_kind_are_refused(dtype, value, message):
     G.let(node(G.Bool), [True, False])
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(dtype=st.sampled_from(INTS + FLOATS),
        values=st.lists(st.one_of(st.integers(-2**70, 2**70),
                                  st.floats(allow_nan=False, allow_infinity=False, width=64)),
