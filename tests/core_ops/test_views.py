@@ -5,6 +5,8 @@ keeps its base."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gorgon as G
 from gorgon import Op, TensorType
@@ -208,3 +210,34 @@ def test_the_kit_refuses_a_view_that_copies():
 
     with pytest.raises(ConformanceError, match="does not share its first input's memory"):
         check_op(CopyingView, samples=[Sample(rng.standard_normal((2, 3)))], checks=["out_kernel"])
+
+
+REVERSALS = [(slice(None, None, -1),), (slice(None), slice(None, None, -1)), (slice(None, None, -1),) * 2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["view", "neg", "tanh", "add", "mul", "scatter"]),
+                          st.integers(0, 100), st.integers(0, 100), st.integers(0, 2)),
+                min_size=1, max_size=14),
+       st.lists(st.integers(0, 100), min_size=1, max_size=4))
+def test_random_graphs_of_views_and_in_place_ops_agree_with_no_passes(steps, outputs):
+    xv = rng.standard_normal((6, 6))
+    results = []
+    for options in ({"readable": "lean"}, {}, {"passes": ()}):
+        g = G.Graph()
+        nodes = [G.matrix(g, G.Float64, (6, 6), name="x", value=xv)]
+        for kind, i, j, k in steps:
+            a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
+            if kind == "view":
+                nodes.append(a[REVERSALS[k]])
+            elif kind in ("neg", "tanh"):
+                nodes.append(getattr(G, kind)(a))
+            elif kind == "scatter":
+                nodes.append(G.getitem_add(a, b[k:k + 2] * 0.5, (slice(0, 2),)))
+            else:
+                nodes.append(getattr(G, kind)(a, b))
+        out = G.sum(G.stack([nodes[o % len(nodes)] for o in outputs]))
+        machine(g, outputs=[out], **options)
+        results.append(out.value.copy())
+    np.testing.assert_allclose(results[0], results[2], rtol=1e-12)
+    np.testing.assert_allclose(results[1], results[2], rtol=1e-12)
