@@ -192,7 +192,7 @@ class Getitem(Op):
         return (G.getitem_grad(gy, x.shape, decode(self.index, indices)), *[None] * len(indices))
 
     def __str__(self):
-        return f"getitem[{index_text(self.index)}]"
+        return f"{self.name}[{index_text(self.index)}]"
 
 
 class GetitemGrad(Op):
@@ -223,6 +223,9 @@ class GetitemGrad(Op):
     def vjp(self, inputs, output, gy):
         g, *indices = inputs
         return (G.getitem(gy, decode(self.index, indices)), *[None] * len(indices))
+
+    def __str__(self):
+        return f"{self.name}[{index_text(self.index)}]{{shape={self.shape}}}"
 
 
 class GetitemAdd(Op):
@@ -256,6 +259,9 @@ class GetitemAdd(Op):
     def vjp(self, inputs, output, gy):
         x, g, *indices = inputs
         return (gy, lambda: G.getitem(gy, decode(self.index, indices)), *[None] * len(indices))
+
+    def __str__(self):
+        return f"{self.name}[{index_text(self.index)}]"
 
 
 class Take(Op):

@@ -205,3 +205,6 @@ def test_the_listing_shows_the_index():
     x = G.tensor(g, G.Float64, shape=(4, 5, 6), name="x")
     assert str(x[3, 2:, [1, 3]].op) == "getitem[3, 2:, #0]"
     assert str(x[..., None, ::-2].op) == "getitem[..., None, ::-2]"
+    (dx,) = G.grad(G.sum(x[[0, 0], 1:]), x)
+    assert str(dx.op) == "getitem_grad[#0, 1:]{shape=(4, 5, 6)}"
+    assert str(G.getitem_add(x, x[0, 1:], (1, slice(1, None))).op) == "getitem_add[1, 1:]"
