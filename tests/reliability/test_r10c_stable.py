@@ -304,3 +304,19 @@ def test_a_build_time_rule_can_make_constants_and_its_form_is_run(monkeypatch):
     assert y.op.name == "sin" and y.inputs[0].inputs[1].value == np.pi / 2
     G.TapeMachine(g, passes=()).run_all()
     np.testing.assert_allclose(y.value, np.cos(x.value), atol=1e-15)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_float32_and_second_order_gradients_stay_finite(name):
+    build, value, _ = CASES[name]
+    g = G.Graph()
+    x = G.vector(g, G.Float32, X.size, name="x", value=X.astype(np.float32))
+    y = build(x)
+    (dx,) = G.grad(G.sum(y * WEIGHTS.astype(np.float32)), x)
+    (ddx,) = G.grad(G.sum(dx * dx), x)
+    with np.errstate(all="ignore"):
+        G.TapeMachine(g).run_all()
+    assert y.value.dtype == np.float32
+    for result in (y.value, dx.value, ddx.value):
+        assert np.all(np.isfinite(result)), (name, result)
+    np.testing.assert_allclose(y.value, value(X), rtol=1e-6, atol=1e-6)
