@@ -402,7 +402,8 @@ class Registry:
 
 def _public_function(op: type[Op]) -> Callable[..., Any]:
     """`G.<name>`: the op's `call`, plus `name=` to name the node it builds (a named node
-    stays readable after a TapeMachine run, whatever the compile passes do). A call that
+    stays readable after a TapeMachine run, whatever the compile passes do; a call that
+    builds a list of nodes, as split does, names them name_0, name_1, ...). A call that
     raises leaves its graph as it was (no half-built node)."""
     build = op.call
 
@@ -413,8 +414,9 @@ def _public_function(op: type[Op]) -> Callable[..., Any]:
         else:
             node = graph.atomic(lambda: build(*args, **params))
         if name is not None:
-            node.name = name
-            node.named = True
+            for i, part in enumerate(node if isinstance(node, list) else [node]):
+                part.name = name if part is node else f"{name}_{i}"
+                part.named = True
         return node
 
     function.__name__ = function.__qualname__ = op.name

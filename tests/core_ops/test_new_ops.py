@@ -82,6 +82,7 @@ def test_split_returns_one_node_per_piece_and_the_gradient_puts_each_back():
         np.testing.assert_array_equal(piece.value, expected)
     np.testing.assert_array_equal(dx.value, np.repeat([[1.0, 1, 0, 0, 0, 2, 2]], 2, axis=0))
     assert len(G.split(x, 2, axis=0)) == 2
+    assert [p.name for p in G.split(x, 7, axis=1, name="col")][:2] == ["col_0", "col_1"]
 
 
 @pytest.mark.parametrize("build, reference, torch_fn", [
