@@ -67,7 +67,8 @@ def _convert(label: str, dtype: np.dtype, value: Any) -> np.ndarray:
         raise DtypeError(f"G.let: cannot bind {type(value).__name__} {_short(value)} to {label}: "
                          f"{exc}") from exc
     kind = probe.dtype.kind
-    if kind in "fuO":  # numpy reads integers beyond int64 as floats or objects: keep them exact
+    if kind in "uO" or (kind == "f" and probe.size and np.abs(probe).max() >= 2.0**53):
+        # numpy reads integers beyond int64 as floats or objects: keep them exact
         exact = np.array(value, dtype=object)
         if exact.shape == probe.shape:
             kind = _numbers_kind(exact) or kind
