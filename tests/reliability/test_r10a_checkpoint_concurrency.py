@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import random
 import signal
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -118,3 +119,43 @@ def test_a_save_that_fails_midway_keeps_the_old_file_and_leaves_no_temporary(tmp
     nodes = params()
     load(path, nodes)
     assert tag_of(nodes) == 1.0
+
+
+def test_saves_and_loads_from_several_threads_see_only_whole_files(tmp_path):
+    path = str(tmp_path / "model.npz")
+    save(path, params(tag=-1.0))
+    errors, tags = [], []
+    start = threading.Barrier(5)
+
+    def saving(number: int) -> None:
+        nodes = params()
+        start.wait()
+        try:
+            for step in range(1, 9):
+                for node in nodes:
+                    node.value.fill(number * 1_000_000 + step)
+                save(path, nodes)
+        except Exception as exc:  # collected: the assertion below shows them
+            errors.append(exc)
+
+    def loading() -> None:
+        nodes = params()
+        start.wait()
+        try:
+            for _ in range(12):
+                load(path, nodes)
+                tags.append(tag_of(nodes))
+        except Exception as exc:  # collected: the assertion below shows them
+            errors.append(exc)
+
+    threads = [threading.Thread(target=saving, args=(n,)) for n in range(1, 5)]
+    threads.append(threading.Thread(target=loading))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == [] and len(tags) == 12
+    final = params()
+    load(path, final)
+    assert tag_of(final) % 1_000_000 == 8
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
