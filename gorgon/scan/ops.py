@@ -1,0 +1,189 @@
+"""The scan op and its light companions.
+
+The op protocol is single-output, so a scan node's value is one packed 1-D array of the
+body's float dtype holding every result of the loop, each in its own aligned region:
+the stacked per-step outputs (the step's, then the residuals), then the final carried
+state. `scan_part` nodes read one region (a view: the TapeMachine binds it once, no
+copy); the gradient of a region is a `scan_cotangent` node (the region's gradient in
+an otherwise zero packed array). The scan's gradient rule reads the cotangents' own
+inputs when it can (no packed gradient is then computed) and builds a reverse scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from gorgon.errors import GorgonError, ShapeError
+from gorgon.node import Node
+from gorgon.op import Op, apply
+from gorgon.scan.body import Body
+from gorgon.types import TensorType, describe
+
+ALIGN = 64
+
+
+class Region:
+    """Where one result lives in a packed array: byte offset, shape, dtype."""
+
+    __slots__ = ("offset", "shape", "dtype")
+
+    def __init__(self, offset: int, shape: tuple[int, ...], dtype: np.dtype):
+        self.offset, self.shape, self.dtype = offset, shape, np.dtype(dtype)
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+    def of(self, packed: np.ndarray) -> np.ndarray:
+        """This region of `packed`, as a view."""
+        raw = packed.view(np.uint8)[self.offset:self.offset + self.nbytes]
+        return raw.view(self.dtype).reshape(self.shape)
+
+
+def layout(body: Body, steps: int) -> tuple[list[Region], int]:
+    """The regions of a scan of `steps` steps (per-step outputs, then finals) and the
+    packed array's length in elements of the body's dtype."""
+    regions, offset = [], 0
+    shapes = [((steps, *n.shape), n.dtype) for n in body.outputs]
+    shapes += [(n.shape, n.dtype) for n in body.carries]
+    for shape, dtype in shapes:
+        region = Region(offset, shape, dtype)
+        regions.append(region)
+        offset += -(-region.nbytes // ALIGN) * ALIGN
+    return regions, -(-offset // body.dtype.itemsize)
+
+
+class Scan(Op):
+    """`scan{body, reverse}(*init, *sequences, *non_sequences)`: the loop, run by its own
+    compiled body; built by `G.scan`."""
+
+    name = "scan"
+
+    def __init__(self, body: Body, reverse: bool, length: int | None):
+        super().__init__(body=body, reverse=reverse, length=length)
+        self.pure = not body.impure
+        self.mode_dependent = body.mode_dependent
+
+    def split(self, inputs: Sequence) -> tuple[list, list, list]:
+        nc, ns = len(self.body.carries), len(self.body.slices)
+        return list(inputs[:nc]), list(inputs[nc:nc + ns]), list(inputs[nc + ns:])
+
+    def steps(self, sequences: Sequence) -> int:
+        return self.length if not sequences else int(sequences[0].shape[0])
+
+    def infer(self, *inputs: Node) -> TensorType:
+        init, sequences, params = self.split(inputs)
+        body = self.body
+        for node, place, what in ([(n, p, "init") for n, p in zip(init, body.carries)]
+                                  + [(n, p, "non-sequence") for n, p in zip(params, body.params)]):
+            if node.shape != place.shape or node.dtype != place.dtype:
+                raise ShapeError(f"scan {body.name!r}: {what} {describe(node)} does not match the "
+                                 f"body's {place.shape} {place.dtype}")
+        for node, place in zip(sequences, body.slices):
+            if node.shape[1:] != place.shape or node.dtype != place.dtype:
+                raise ShapeError(f"scan {body.name!r}: sequence {describe(node)} does not match the "
+                                 f"body's slices {place.shape} {place.dtype}")
+        return TensorType((layout(body, self.steps(sequences))[1],), body.dtype)
+
+    def forward(self, *arrays: np.ndarray, out: np.ndarray | None = None,
+                training: bool = True) -> np.ndarray:
+        init, sequences, params = self.split(arrays)
+        steps = self.steps(sequences)
+        regions, size = layout(self.body, steps)
+        if out is None:
+            out = np.empty(size, self.body.dtype)
+        parts = [r.of(out) for r in regions]
+        count = len(self.body.outputs)
+        self.body.run(init, sequences, params, steps, self.reverse, parts[:count], parts[count:], training)
+        return out
+
+    def get_state(self) -> list:
+        return [op.get_state() for op in self.body.impure]
+
+    def set_state(self, state: list) -> None:
+        for op, each in zip(self.body.impure, state):
+            op.set_state(each)
+
+    def vjp(self, inputs: Sequence[Node], output: Node, grad_output: Node) -> list:
+        from gorgon.scan.reverse import scan_vjp
+
+        return scan_vjp(self, inputs, output, grad_output)
+
+
+class ScanPart(Op):
+    """`scan_part{scan, index}(packed)`: one result of a scan, a view of its region."""
+
+    name = "scan_part"
+    is_view = True
+
+    def __init__(self, scan: str, index: int, region: Region, size: int, dtype: np.dtype):
+        super().__init__(scan=scan, index=index, offset=region.offset, shape=region.shape,
+                         dtype=region.dtype, size=size, packed=np.dtype(dtype))
+        self.region = region
+
+    def __str__(self) -> str:
+        return f"scan_part{{{self.scan},{self.index}}}"
+
+    def infer(self, packed: Node) -> TensorType:
+        if packed.shape != (self.size,) or packed.dtype != self.packed:
+            raise GorgonError(f"scan_part of scan {self.scan!r}: expected a packed ({self.size},) "
+                              f"{self.packed} array, got {describe(packed)}")
+        return TensorType(self.shape, self.dtype)
+
+    def view(self, packed: np.ndarray) -> np.ndarray:
+        return self.region.of(packed)
+
+    def forward(self, packed: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        if out is None:
+            return self.region.of(packed)
+        np.copyto(out, self.region.of(packed))
+        return out
+
+    def vjp(self, inputs: Sequence[Node], output: Node, grad_output: Node) -> list:
+        cotangent = ScanCotangent(self.scan, self.index, self.region, self.size, self.packed)
+        return [apply(cotangent, grad_output)]
+
+
+class ScanCotangent(Op):
+    """`scan_cotangent{scan, index}(g)`: a packed array, zero but for `g` in one region."""
+
+    name = "scan_cotangent"
+
+    def __init__(self, scan: str, index: int, region: Region, size: int, dtype: np.dtype):
+        super().__init__(scan=scan, index=index, offset=region.offset, shape=region.shape,
+                         dtype=region.dtype, size=size, packed=np.dtype(dtype))
+        self.region = region
+
+    def __str__(self) -> str:
+        return f"scan_cotangent{{{self.scan},{self.index}}}"
+
+    def infer(self, gradient: Node) -> TensorType:
+        if gradient.shape != self.shape or gradient.dtype != self.dtype:
+            raise GorgonError(f"scan_cotangent of scan {self.scan!r}: expected {self.shape} "
+                              f"{self.dtype}, got {describe(gradient)}")
+        return TensorType((self.size,), self.packed)
+
+    def forward(self, gradient: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        if out is None:
+            out = np.empty(self.size, self.packed)
+        out.fill(0)
+        np.copyto(self.region.of(out), gradient)
+        return out
+
+    def vjp(self, inputs: Sequence[Node], output: Node, grad_output: Node) -> list:
+        return [apply(ScanPart(self.scan, self.index, self.region, self.size, self.packed), grad_output)]
+
+
+def part_op(op: Scan, steps: int, index: int) -> ScanPart:
+    """The op reading the `index`-th result (per-step outputs, then finals) of a scan
+    node of `op` over `steps` steps."""
+    regions, size = layout(op.body, steps)
+    return ScanPart(op.body.name, index, regions[index], size, op.body.dtype)
+
+
+def part(node: Node, index: int) -> Node:
+    """The `index`-th result of scan node `node`."""
+    op = node.op
+    return apply(part_op(op, op.steps(op.split(node.inputs)[1]), index), node)
