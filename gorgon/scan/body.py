@@ -117,21 +117,21 @@ class Body:
             nc, ns = len(self.carries), len(self.slices)
             carry_in, slice_in, param_in = buffers[:nc], buffers[nc:nc + ns], buffers[nc + ns:]
             for buffer, value in zip(carry_in + param_in, list(init) + list(params)):
-                np.copyto(buffer, value)
+                buffer[...] = value
             new_nodes, out_nodes = self.new_carries, self.outputs
             staged = [np.empty(n.shape, n.dtype) for n in new_nodes]
             for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
                 for buffer, sequence in zip(slice_in, sequences):
-                    np.copyto(buffer, sequence[t])
+                    buffer[...] = sequence[t]
                 machine.run_all()
                 for store, node in zip(per_step, out_nodes):
-                    np.copyto(store[t], machine.value_of(node))
+                    store[t] = machine.value_of(node)
                 for stage, node in zip(staged, new_nodes):
-                    np.copyto(stage, machine.value_of(node))
+                    stage[...] = machine.value_of(node)
                 for buffer, stage in zip(carry_in, staged):
-                    np.copyto(buffer, stage)
+                    buffer[...] = stage
             for final, buffer in zip(finals, carry_in):
-                np.copyto(final, buffer)
+                final[...] = buffer
 
 
 def _unique(nodes: Sequence[Node]) -> list[Node]:

@@ -94,6 +94,7 @@ class Scan(Op):
         regions, size = layout(self.body, steps)
         if out is None:
             out = np.empty(size, self.body.dtype)
+        _zero_gaps(out, regions)
         parts = [r.of(out) for r in regions]
         count = len(self.body.outputs)
         self.body.run(init, sequences, params, steps, self.reverse, parts[:count], parts[count:], training)
@@ -110,6 +111,16 @@ class Scan(Op):
         from gorgon.scan.reverse import scan_vjp
 
         return scan_vjp(self, inputs, output, grad_output)
+
+
+def _zero_gaps(packed: np.ndarray, regions: Sequence[Region]) -> None:
+    """Zero the alignment padding between regions, so that the packed value holds no
+    stale bytes (which a NaN watch would read)."""
+    raw = packed.view(np.uint8)
+    ends = [r.offset + r.nbytes for r in regions]
+    starts = [r.offset for r in regions[1:]] + [raw.size]
+    for end, start in zip(ends, starts):
+        raw[end:start] = 0
 
 
 class ScanPart(Op):
