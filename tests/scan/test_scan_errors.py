@@ -107,6 +107,10 @@ def test_non_differentiable_body_fails_at_grad(g):
     final, _ = G.scan(lambda h, x: (h + G.floor(x) * h, None), sequences=xs, init=h0, name="floors")
     G.TapeMachine(g).run_all()
     np.testing.assert_array_equal(final.value, np.zeros(2))
+    before = len(g)
+    with pytest.raises(G.NonDifferentiable, match=r"scan 'floors'.*node 'floor\d+': op floor has no gradient"):
+        G.grad(G.sum(final), h0)
+    assert len(g) == before + 1
 
 
 def test_kernel_failure_inside_the_body_names_both_nodes(g):
