@@ -1,5 +1,7 @@
 """Shape ops: reshape flatten transpose squeeze expand_dims broadcast_to concat stack.
-With `out` given, kernels copy into it; without, they may return views."""
+With `out` given, kernels copy into it; without, they may return views. transpose,
+squeeze, expand_dims and broadcast_to declare `is_view`: on the TapeMachine they read
+their input's buffer through that view instead of copying it."""
 
 import math
 
@@ -77,6 +79,7 @@ class Transpose(Op):
     """`transpose(x, axes=None)`: permute axes (reverse them by default)."""
 
     name = "transpose"
+    is_view = True
 
     @classmethod
     def call(cls, x, axes=None):
@@ -90,7 +93,10 @@ class Transpose(Op):
         return TensorType(tuple(x.shape[a] for a in axes), x.dtype)
 
     def forward(self, x, out=None):
-        return copy_into(np.transpose(x, self.permutation(x.ndim)), out)
+        return copy_into(self.view(x), out)
+
+    def view(self, x):
+        return np.transpose(x, self.permutation(x.ndim))
 
     def vjp(self, inputs, output, gy):
         axes = [a % max(gy.ndim, 1) for a in self.permutation(gy.ndim)]
@@ -101,6 +107,7 @@ class Squeeze(Op):
     """`squeeze(x, axis=None)`: drop size-1 axes (all of them by default)."""
 
     name = "squeeze"
+    is_view = True
 
     @classmethod
     def call(cls, x, axis=None):
@@ -115,7 +122,10 @@ class Squeeze(Op):
         return TensorType(tuple(d for i, d in enumerate(x.shape) if i not in self.axis), x.dtype)
 
     def forward(self, x, out=None):
-        return copy_into(np.squeeze(x, self.axis), out)
+        return copy_into(self.view(x), out)
+
+    def view(self, x):
+        return np.squeeze(x, self.axis)
 
     def vjp(self, inputs, output, gy):
         return (G.reshape(gy, inputs[0].shape),)
@@ -125,6 +135,7 @@ class ExpandDims(Op):
     """`expand_dims(x, axis)`: insert a size-1 axis at `axis`."""
 
     name = "expand_dims"
+    is_view = True
 
     @classmethod
     def call(cls, x, axis):
@@ -135,7 +146,10 @@ class ExpandDims(Op):
         return TensorType(x.shape[:position] + (1,) + x.shape[position:], x.dtype)
 
     def forward(self, x, out=None):
-        return copy_into(np.expand_dims(x, self.axis), out)
+        return copy_into(self.view(x), out)
+
+    def view(self, x):
+        return np.expand_dims(x, self.axis)
 
     def vjp(self, inputs, output, gy):
         return (G.reshape(gy, inputs[0].shape),)
@@ -145,6 +159,7 @@ class BroadcastTo(Op):
     """`broadcast_to(x, shape)`: numpy broadcasting to an explicit shape."""
 
     name = "broadcast_to"
+    is_view = True
 
     @classmethod
     def call(cls, x, shape):
@@ -161,7 +176,10 @@ class BroadcastTo(Op):
         return TensorType(self.shape, x.dtype)
 
     def forward(self, x, out=None):
-        return copy_into(np.broadcast_to(x, self.shape), out)
+        return copy_into(self.view(x), out)
+
+    def view(self, x):
+        return np.broadcast_to(x, self.shape)
 
     def vjp(self, inputs, output, gy):
         return (gy,)
