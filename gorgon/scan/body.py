@@ -85,8 +85,8 @@ class Body:
             read = set()
         finally:
             self.graph.rollback(mark)
-        kept = [n for n in self.graph.nodes[:mark[0]] if n in read and n.role == OPERATION]
-        return self.carries + kept
+        kept = {id(base): base for base in map(_view_base, read) if base.role == OPERATION}
+        return self.carries + [n for n in self.graph.nodes[:mark[0]] if id(n) in kept]
 
     def machine(self, training: bool):
         """The body's TapeMachine for a mode, compiled on first use; its placeholders are
@@ -118,20 +118,31 @@ class Body:
             carry_in, slice_in, param_in = buffers[:nc], buffers[nc:nc + ns], buffers[nc + ns:]
             for buffer, value in zip(carry_in + param_in, list(init) + list(params)):
                 buffer[...] = value
-            new_nodes, out_nodes = self.new_carries, self.outputs
-            staged = [np.empty(n.shape, n.dtype) for n in new_nodes]
+            staged = [np.empty(n.shape, n.dtype) for n in self.new_carries]
+            values = None
             for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
                 for buffer, sequence in zip(slice_in, sequences):
                     buffer[...] = sequence[t]
                 machine.run_all()
-                for store, node in zip(per_step, out_nodes):
-                    store[t] = machine.value_of(node)
-                for stage, node in zip(staged, new_nodes):
-                    stage[...] = machine.value_of(node)
+                if values is None:  # the machine's buffers stay the same from step to step
+                    values = [machine.value_of(n) for n in self.outputs]
+                    news = [machine.value_of(n) for n in self.new_carries]
+                for store, value in zip(per_step, values):
+                    store[t] = value
+                for stage, value in zip(staged, news):
+                    stage[...] = value
                 for buffer, stage in zip(carry_in, staged):
                     buffer[...] = stage
             for final, buffer in zip(finals, carry_in):
                 final[...] = buffer
+
+
+def _view_base(node: Node) -> Node:
+    """The node whose buffer `node` views (itself when it is no view): the backward reads
+    a view of a stored residual instead of storing the view too."""
+    while node.op is not None and node.op.is_view:
+        node = node.inputs[0]
+    return node
 
 
 def _unique(nodes: Sequence[Node]) -> list[Node]:
