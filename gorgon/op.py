@@ -15,6 +15,9 @@ An op, written once in a plugin, carries side by side:
   entry per input: a node, None (no gradient flows there), or a zero-argument callable
   that builds the node, called only when that input needs a gradient. The engine sums it back over
   broadcast axes and checks its shape and dtype, so rules stay short.
+- `flops(inputs, output)`: optional, the floating-point operations of one call given
+  the input and output TensorTypes (a multiply-add counts 2), or None (the default)
+  for an op that does not say; the profiler reports GFLOP/s from it.
 """
 
 from __future__ import annotations
@@ -76,6 +79,11 @@ class Op:
     def vjp(self, inputs: Sequence[Node], output: Node, grad_output: Node) -> Sequence[Node | None]:
         raise NonDifferentiable(f"op {self} has no gradient (needed by node {output.name!r})")
 
+    def flops(self, inputs: Sequence[TensorType], output: TensorType) -> int | None:
+        """The floating-point operations of one call on these input and output types (a
+        multiply-add counts 2), or None when the op does not declare a count."""
+        return None
+
     def get_state(self) -> Any:
         """The op's own state that a run changes, which a failed run puts back with
         `set_state` (asked of impure ops only). By default the state of the op's
@@ -131,6 +139,10 @@ class UfuncOp(Op):
 
     def forward(self, *arrays: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return self.ufunc(*arrays, out=out)
+
+    def flops(self, inputs: Sequence[TensorType], output: TensorType) -> int:
+        """One operation per output element."""
+        return int(np.prod(output.shape, dtype=np.int64))
 
 
 def _show(value: Any) -> str:

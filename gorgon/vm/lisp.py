@@ -20,6 +20,7 @@ from gorgon.vm.arguments import check_graph, check_training, node_list
 from gorgon.vm.guard import concurrent_run, StateKeeper, is_stateful, state_keeper
 from gorgon.vm.vjp import VJPProgram, vjp_program
 from gorgon.vm.mode import ModeSwitch
+from gorgon.vm.profile import Profile, Profiler, clock, entry, no_profile
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
 
 
@@ -41,7 +42,8 @@ class LispMachine(ModeSwitch):
     - `bind_dual_values`: keep the gradient of every node backprop passed through, not
       only of `wrt`;
     - `training`: True/False fixes this machine's mode; None (default) follows the graph's
-      (`g.train()` / `g.eval()`). `m.train()` / `m.eval()` set it later.
+      (`g.train()` / `g.eval()`). `m.train()` / `m.eval()` set it later;
+    - `profile`: time every kernel and gradient rule of every run, for `m.profile()`.
 
     `.grad` after a run is that run's gradient (None for nodes it did not differentiate).
     A run that fails changes nothing: updated arrays (batch norm's running statistics)
@@ -54,7 +56,8 @@ class LispMachine(ModeSwitch):
                  outputs: Sequence[Node] | None = None,
                  forward_only: bool = False, backward_only: bool = False, watch_nan: bool = False,
                  watch_inf: bool = False, trace: bool | Tracer | None = None,
-                 bind_dual_values: bool = False, training: bool | None = None):
+                 bind_dual_values: bool = False, training: bool | None = None,
+                 profile: bool = False):
         check_graph("LispMachine", graph)
         self.training = check_training("LispMachine", training)
         if forward_only and backward_only:
@@ -78,6 +81,7 @@ class LispMachine(ModeSwitch):
         self._stateful: list[Node] = []
         self._sinks: tuple[int, Node | None] = (-1, None)
         self.grads: dict[Node, np.ndarray] = {}
+        self.profiler = Profiler("nodes") if profile else None
         self._busy = threading.Lock()
         self._owner: int | None = None
 
@@ -91,6 +95,8 @@ class LispMachine(ModeSwitch):
         try:
             keeper = None if self.backward_only else self._keeper()
             saved = None if keeper is None else keeper.save()
+            if self.profiler is not None:
+                self.profiler.start_run()
             try:
                 values = self._last_forward() if self.backward_only else self._forward()
                 grads = {} if self.forward_only else self._backward(values)
@@ -99,6 +105,8 @@ class LispMachine(ModeSwitch):
                     keeper.restore(saved)
                 raise
             self.values, self.grads = values, grads
+            if self.profiler is not None:
+                self.profiler.finish_run()
             self.graph.source = self
         finally:
             self._busy.release()
@@ -135,11 +143,35 @@ class LispMachine(ModeSwitch):
                 nodes = ancestors(([] if self.cost is None else [self.cost]) + (self.outputs or []))
             if self.forward_only:
                 nodes = forward_nodes(nodes)
-            self._planned = [(n, None if n.op is None else n.op.ufunc or kernel(n.op, mode), n.inputs)
-                             for n in nodes]
+            self._planned = [(n, None if n.op is None else self._timed(n, n.op.ufunc or kernel(n.op, mode)),
+                              n.inputs) for n in nodes]
             self._stateful = [n for n in nodes if n.op is not None and is_stateful(n.op)]
             self._plan_key = key
         return self._planned
+
+    def _timed(self, node: Node, run: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+        """`run` itself, or when profiling, `run` timed for `node`'s profile entry."""
+        profiler = self.profiler
+        if profiler is None:
+            return run
+        key = (node, "forward")
+        profiler.add(key, entry(node.name, node.op, node.inputs, node))
+
+        def timed(*args: np.ndarray) -> np.ndarray:
+            start = clock()
+            value = run(*args)
+            profiler.record(key, start, clock())
+            return value
+
+        return timed
+
+    def profile(self) -> Profile:
+        """The timings of the runs since this machine was built: per node and per
+        gradient rule calls, time, share, bytes, FLOPs and GFLOP/s (see gorgon.vm.profile).
+        Needs `profile=True`."""
+        if self.profiler is None:
+            raise no_profile("LispMachine")
+        return self.profiler.profile()
 
     def _forward(self) -> dict[Node, np.ndarray]:
         values: dict[Node, np.ndarray] = {}
@@ -209,13 +241,21 @@ class LispMachine(ModeSwitch):
         if wrt is None:
             wrt = [n for n in ancestors([cost]) if n.role == INPUT and n.dtype.kind == "f"]
         plan, programs = self._backward_plan(cost, wrt)
+        profiler = self.profiler
 
         def contributions(node: Node, gradient: np.ndarray, needed: tuple[bool, ...]) -> list:
             arrays = [values[p] for p in node.inputs]
             arrays.append(values[node])
             arrays.append(gradient)
             try:
-                return programs[node].run(arrays)
+                if profiler is None:
+                    return programs[node].run(arrays)
+                key = (node, "gradient")
+                profiler.add(key, entry(node.name, node.op, node.inputs, node, "gradient"))
+                start = clock()
+                result = programs[node].run(arrays)
+                profiler.record(key, start, clock())
+                return result
             except Exception as exc:
                 raise kernel_failure(node, exc, arrays, "gradient rule") from exc
 

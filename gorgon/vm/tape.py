@@ -24,7 +24,9 @@ from gorgon.passes import PASSES, check_passes
 from gorgon.op import step
 from gorgon.vm.arguments import check_graph, check_training, node_list
 from gorgon.vm.guard import concurrent_run, is_stateful, state_keeper
+from gorgon.vm.memory_plan import MemoryPlan, memory_plan
 from gorgon.vm.mode import ModeSwitch
+from gorgon.vm.profile import Profile, Profiler, clock, entry, no_profile
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
 
 
@@ -43,7 +45,9 @@ class TapeMachine(ModeSwitch):
       (`g.train()` / `g.eval()`). `m.train()` / `m.eval()` set it later;
     - `passes`: the compile passes to run (all of `gorgon.passes.PASSES` by default, `()`
       for none); `keep`: nodes whose values must stay readable whatever the passes do;
-    - `readable`: "all" (default) or "lean", what stays readable after a run (below).
+    - `readable`: "all" (default) or "lean", what stays readable after a run (below);
+    - `profile`: time every instruction of every run, for `m.profile()` (a separate
+      loop; without it runs read no clock). `m.memory()` is the buffer plan either way.
 
     Readable after a run, by default: inputs, constants, every node user code built, and
     every node G.grad returned; only the buffers of the nodes G.grad built on the way (and
@@ -58,7 +62,7 @@ class TapeMachine(ModeSwitch):
                  trace: bool | Tracer | None = None, bind_dual_values: bool = False,
                  training: bool | None = None, passes: Iterable[str] = PASSES,
                  keep: Iterable[Node] = (), inputs: Sequence[Node] | None = None,
-                 readable: str = "all"):
+                 readable: str = "all", profile: bool = False):
         check_graph("TapeMachine", graph)
         self.passes = check_passes(passes)
         self.readable = check_readable(readable)
@@ -72,6 +76,7 @@ class TapeMachine(ModeSwitch):
         self.watch_inf = watch_inf
         self.tracer = make_tracer(trace)
         self.bind_dual_values = bind_dual_values
+        self.profiler = Profiler() if profile else None
         self._ran = False
         self._busy = threading.Lock()
         self._owner: int | None = None
@@ -93,10 +98,37 @@ class TapeMachine(ModeSwitch):
         self._exec = [ins for ins in self.program.instructions if ins.kind == EXEC]
         self._loads = [ins for ins in self.program.instructions if ins.kind == LOAD]
         self._views = [ins for ins in self.program.instructions if ins.kind == VIEW]
+        if self.profiler is not None:
+            self.profiler = self._new_profiler()
         self._bindings = None
         self._mode = None
         self._ran = False
         return self.program
+
+    def _new_profiler(self) -> Profiler:
+        """A profiler with one entry per exec instruction of the program (a recompile
+        starts a new profile)."""
+        profiler = Profiler()
+        term_at = {}
+        for ins in self.program.instructions:
+            if ins.kind == EXEC:
+                inputs = [term_at[a] for a in ins.args]
+                profiler.add(len(profiler.entries), entry(ins.term.name, ins.term.op, inputs, ins.term))
+            term_at[ins.out] = ins.term
+        return profiler
+
+    def profile(self) -> Profile:
+        """The timings of the runs since this machine was built or last recompiled: per
+        instruction calls, time, share, bytes written, FLOPs and GFLOP/s (see
+        gorgon.vm.profile). Needs `profile=True`."""
+        if self.profiler is None:
+            raise no_profile("TapeMachine")
+        return self.profiler.profile()
+
+    def memory(self) -> MemoryPlan:
+        """The buffer plan of the compiled program: each buffer's bytes, the nodes that
+        share it, the instructions over which it lives, and the peak of live bytes."""
+        return memory_plan(self.program, self.locmap)
 
     def _prepare(self) -> None:
         buffers = self.buffers
@@ -136,7 +168,9 @@ class TapeMachine(ModeSwitch):
             keeper = self._keeper
             saved = None if keeper is None else keeper.save()
             try:
-                if self.watch_nan or self.watch_inf or self.tracer is not None:
+                if self.profiler is not None:
+                    self._run_profiled()
+                elif self.watch_nan or self.watch_inf or self.tracer is not None:
                     self._run_watched()
                 else:
                     self._run_fast()
@@ -172,6 +206,23 @@ class TapeMachine(ModeSwitch):
             if self.tracer is not None:
                 self.tracer(f"{ins}   = {summary(out)}")
             check_finite(ins.term, out, self.watch_nan, self.watch_inf)
+
+    def _run_profiled(self) -> None:
+        profiler, watched = self.profiler, self.watch_nan or self.watch_inf or self.tracer is not None
+        profiler.start_run()
+        for index, (ins, run_step) in enumerate(zip(self._exec, self._steps)):
+            start = clock()
+            try:
+                run_step()
+            except Exception as exc:
+                raise kernel_failure(ins.term, exc, self._inputs_of(ins)) from exc
+            profiler.record(index, start, clock())
+            if watched:
+                out = self.buffers[ins.out]
+                if self.tracer is not None:
+                    self.tracer(f"{ins}   = {summary(out)}")
+                check_finite(ins.term, out, self.watch_nan, self.watch_inf)
+        profiler.finish_run()
 
     def reset(self) -> None:
         """Forget the last run: computed values and gradients read None until the next run."""

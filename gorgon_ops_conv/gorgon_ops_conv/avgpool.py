@@ -108,6 +108,9 @@ class GlobalAvgPool2d(Op):
     def forward(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return np.mean(x, axis=(2, 3), keepdims=True, dtype=x.dtype, out=out)
 
+    def flops(self, inputs: Sequence[TensorType], output: TensorType) -> int:
+        return int(np.prod(inputs[0].shape))
+
     def vjp(self, inputs: Sequence[Node], output: Node, gy: Node) -> Sequence[Node]:
         x = inputs[0]
         return (G.broadcast_to(gy, x.shape) / float(x.shape[2] * x.shape[3]),)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,6 +69,10 @@ class Conv2d(Op):
     def forward(self, x: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return convolve(x, w, Window.of(self, w.shape[2:]), self.groups, out)
 
+    def flops(self, inputs: Sequence[TensorType], output: TensorType) -> int:
+        """A multiply-add per output element and weight of its group."""
+        return 2 * math.prod(output.shape) * math.prod(inputs[1].shape[1:])
+
     def vjp(self, inputs: Sequence[Node], output: Node, gy: Node) -> Sequence[Any]:
         x, w = inputs
         leftover = Window.of(self, w.shape[2:]).leftover(x.shape[2:])
@@ -104,6 +109,10 @@ class Conv2dGradWeight(Op):
 
     def forward(self, x: np.ndarray, gy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return weight_gradient(x, gy, Window.of(self), self.groups, out)
+
+    def flops(self, inputs: Sequence[TensorType], output: TensorType) -> int:
+        """conv2d's count: a multiply-add per element of gy and weight of its group."""
+        return 2 * math.prod(inputs[1].shape) * math.prod(output.shape[1:])
 
     def vjp(self, inputs: Sequence[Node], output: Node, ggw: Node) -> Sequence[Any]:
         x, gy = inputs

@@ -3,6 +3,7 @@ with respect to its input (and its gradients are conv2d and conv2d_grad_weight).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,6 +67,10 @@ class ConvTranspose2d(Op):
     def forward(self, x: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         window = Window.of(self, w.shape[2:])
         return transpose_convolve(x, w, window, self.groups, self.output_size(window, x.shape[2:]), out)
+
+    def flops(self, inputs: Sequence[TensorType], output: TensorType) -> int:
+        """A multiply-add per input element and weight of its group (conv2d's count)."""
+        return 2 * math.prod(inputs[0].shape) * math.prod(inputs[1].shape[1:])
 
     def vjp(self, inputs: Sequence[Node], output: Node, gy: Node) -> Sequence[Any]:
         x, w = inputs

@@ -3,9 +3,11 @@ kernel_size, padding, dilation) and the inference of the pooled shape."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
-from gorgon import Node, Op
+from gorgon import Node, Op, TensorType
 from gorgon.infer import shape_error
 from gorgon_ops_conv.geometry import Window, canonical
 
@@ -27,6 +29,11 @@ class Pool(Op):
         grid = window.check(self, size, *context)
         window.check_reaches_input(self, size, *context)
         return x.shape[:2] + grid
+
+    def flops(self, inputs: Sequence[TensorType], output: TensorType) -> int:
+        """One operation per window element of each pooled element (the pooled side is
+        the smallest of the inputs and the output)."""
+        return min(math.prod(t.shape) for t in (*inputs, output)) * math.prod(Window.of(self).kernel)
 
     def expect(self, node: Node, shape: tuple[int, ...], what: str, *context: Node) -> None:
         """A ShapeError unless `node` has `shape`."""

@@ -51,6 +51,12 @@ class Matmul(Op):
         return np.matmul(swap_last(a) if self.transpose_a else a,
                          swap_last(b) if self.transpose_b else b, out=out)
 
+    def flops(self, inputs, output):
+        """A multiply-add per output element and element of the inner dimension."""
+        a = inputs[0].shape
+        inner = a[-2] if self.transpose_a else a[-1]
+        return 2 * int(np.prod(output.shape)) * inner
+
     def vjp(self, inputs, output, gy):
         a, b = inputs
         if a.ndim >= 2 and b.ndim >= 2:

@@ -105,6 +105,10 @@ class CrossEntropy(Op):
             total = -np.vdot(target, log_p)
         return scalar_result(total * reduction_scale(self, example_count(logits)), logits.dtype, out)
 
+    def flops(self, inputs: list[TensorType], output: TensorType) -> int:
+        """About six per logit: log_softmax's five and the target's product."""
+        return 6 * int(np.prod(inputs[0].shape))
+
     def vjp(self, inputs, output, gy):
         logits, target, *weight = inputs
         scale = reduction_scale(self, example_count(logits))
@@ -161,6 +165,10 @@ class CrossEntropyGrad(Op):
             result -= target
         result *= gy * reduction_scale(self, example_count(logits))
         return result
+
+    def flops(self, inputs: list[TensorType], output: TensorType) -> int:
+        """About six per logit: softmax's five and the scaling."""
+        return 6 * int(np.prod(inputs[0].shape))
 
     def vjp(self, inputs, output, gg):
         logits, target, gy = inputs

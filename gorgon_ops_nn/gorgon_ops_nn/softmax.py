@@ -55,6 +55,10 @@ class AlongAxis(Op):
         check_axis(self, x)
         return elementwise(self, x, floats_only=True)
 
+    def flops(self, inputs: list[TensorType], output: TensorType) -> int:
+        """About five per element: max, subtract, exp, sum, and divide (or log)."""
+        return 5 * int(np.prod(output.shape))
+
 
 class FusedGrad(Op):
     """A fused gradient `op_grad(y, gy, axis=-1)` from an op's output y and its gradient gy."""
@@ -68,6 +72,10 @@ class FusedGrad(Op):
         if y.shape != gy.shape:
             raise shape_error(self, "y and gy must have the same shape", y, gy)
         return elementwise(self, y, gy, floats_only=True)
+
+    def flops(self, inputs: list[TensorType], output: TensorType) -> int:
+        """About four per element: a product, its sum, a subtraction, a product."""
+        return 4 * int(np.prod(output.shape))
 
 
 class Softmax(AlongAxis):
