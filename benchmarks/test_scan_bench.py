@@ -1,0 +1,165 @@
+"""W4 with G.scan: the LSTM training step of benchmarks/test_lstm.py (I=64, H=128, B=32,
+T=50, float32) written as one scan node, on the TapeMachine, beside PyTorch's cell loop
+and torch.nn.LSTM in the same run; the input projections of all steps are one GEMM
+outside the loop (as torch.nn.LSTM does). Also: building + differentiating + compiling
+for T = 10 and 200 (the scan's cost does not grow with T; the unrolled graph's does),
+and the memory of one step: tracemalloc's peak and the buffers the programs hold."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import gorgon as G
+from benchmarks.test_lstm import BATCH, HIDDEN, INPUTS, LEARNING_RATE, STEPS, data, lstm_graph, sgd
+
+WORKLOAD = "W4 LSTM step (scan)"
+H = HIDDEN
+
+
+def lstm_step(h, c, xw, u):
+    z = xw + h @ u
+    gates = G.sigmoid(z[:, :3 * H])
+    i, f, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
+    c = f * c + i * G.tanh(z[:, 3 * H:])
+    return (o * G.tanh(c), c), None
+
+
+def scan_graph(values):
+    """The W4 LSTM as one scan: the same parameters, loss and gradients as lstm_graph."""
+    g = G.Graph()
+    xs = G.tensor(g, G.Float32, values["xs"].shape, name="xs", value=values["xs"])
+    w = G.matrix(g, G.Float32, values["w"].shape, name="w", value=values["w"].copy())
+    u = G.matrix(g, G.Float32, values["u"].shape, name="u", value=values["u"].copy())
+    b = G.vector(g, G.Float32, values["b"].shape, name="b", value=values["b"].copy())
+    target = G.matrix(g, G.Float32, values["target"].shape, name="target", value=values["target"])
+    zeros = G.constant(np.zeros((values["xs"].shape[1], H), np.float32), g)
+    (h, _), _ = G.scan(lstm_step, sequences=xs @ w + b, init=(zeros, zeros), non_sequences=u)
+    loss = G.mean(G.square(h - target))
+    return g, [w, u, b], loss
+
+
+def data_of_length(steps):
+    values = data()
+    values["xs"] = np.resize(values["xs"], (steps, BATCH, INPUTS))
+    return values
+
+
+def trained(build, values):
+    g, params, loss = build(values)
+    G.grad(loss, *params)
+    machine = G.TapeMachine(g)
+
+    def step():
+        machine.run_all()
+        sgd(params)
+
+    return machine, params, loss, step
+
+
+def test_w4_scan_tape(benchmark, record):
+    record(WORKLOAD, "gorgon scan TapeMachine")
+    _, _, loss, step = trained(scan_graph, data())
+    benchmark(step)
+    assert np.isfinite(loss.value)
+
+
+def test_w4_scan_equals_unrolled():
+    grads = []
+    for build in (scan_graph, lstm_graph):
+        g, params, loss = build(data())
+        result = G.grad(loss, *params)
+        G.TapeMachine(g).run_all()
+        grads.append([r.value.copy() for r in result])
+    for mine, unrolled in zip(*grads):
+        np.testing.assert_allclose(mine, unrolled, rtol=1e-4, atol=1e-7)
+
+
+def test_w4_scan_torch_cell_loop(benchmark, record, torch):
+    record(WORKLOAD, "torch eager")
+    values = data()
+    cell = torch.nn.LSTMCell(INPUTS, HIDDEN)
+    xs, target = torch.from_numpy(values["xs"]), torch.from_numpy(values["target"])
+
+    def step():
+        cell.zero_grad()
+        h = torch.zeros(BATCH, HIDDEN)
+        c = torch.zeros(BATCH, HIDDEN)
+        for t in range(STEPS):
+            h, c = cell(xs[t], (h, c))
+        loss = ((h - target) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            for p in cell.parameters():
+                p -= LEARNING_RATE * p.grad
+        return loss
+
+    assert torch.isfinite(benchmark(step))
+
+
+def test_w4_scan_torch_lstm(benchmark, record, torch):
+    record(WORKLOAD, "torch.nn.LSTM")
+    values = data()
+    lstm = torch.nn.LSTM(INPUTS, HIDDEN)
+    xs, target = torch.from_numpy(values["xs"]), torch.from_numpy(values["target"])
+
+    def step():
+        lstm.zero_grad()
+        _, (h, _) = lstm(xs)
+        loss = ((h[0] - target) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            for p in lstm.parameters():
+                p -= LEARNING_RATE * p.grad
+        return loss
+
+    assert torch.isfinite(benchmark(step))
+
+
+@pytest.mark.parametrize("steps", [10, 200])
+@pytest.mark.parametrize("kind", ["scan", "unrolled"])
+def test_w4_compile_time(benchmark, record, kind, steps):
+    record(f"W4 build+grad+compile, T={steps}", f"gorgon {kind}")
+    build = scan_graph if kind == "scan" else lstm_graph
+    values = data_of_length(steps)
+    if kind == "unrolled":
+        import benchmarks.test_lstm as unrolled
+
+        original, unrolled.STEPS = unrolled.STEPS, steps
+        try:
+            machine = benchmark.pedantic(lambda: trained(build, values)[0], rounds=3, iterations=1)
+        finally:
+            unrolled.STEPS = original
+    else:
+        machine = benchmark.pedantic(lambda: trained(build, values)[0], rounds=3, iterations=1)
+    assert machine.program.op_count > 0
+
+
+def held_bytes(machine):
+    """The buffers a TapeMachine holds for its program, plus those of the scan bodies'
+    own machines (each body's compiled programs and placeholder buffers)."""
+    total = machine.program.buffer_bytes
+    for node in machine.program.nodes:
+        if node.op is not None and node.op.name == "scan":
+            body = node.op.body
+            total += sum(m.program.buffer_bytes for m in body._machines.values())
+            total += sum(b.nbytes for b in body._buffers or ())
+    return total
+
+
+@pytest.mark.parametrize("kind", ["scan", "unrolled"])
+def test_w4_memory(benchmark, record, kind):
+    record("W4 memory per step", f"gorgon {kind} TapeMachine")
+    machine, _, _, step = trained(scan_graph if kind == "scan" else lstm_graph, data())
+    for _ in range(2):
+        step()
+    tracemalloc.start()
+    try:
+        step()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    benchmark.extra_info["peak_bytes"] = peak
+    benchmark.extra_info["held_bytes"] = held_bytes(machine)
+    benchmark.pedantic(step, rounds=1, iterations=1)
+    assert held_bytes(machine) > 0
