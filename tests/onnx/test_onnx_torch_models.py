@@ -91,3 +91,19 @@ def test_other_opsets_import_too(tmp_path, opset):
     want = model(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(gorgon_onnx.load(path).run({"x": x})["y"], want, rtol=1e-5,
                                atol=1e-5 * scale(want))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_imported_model_exports_again_and_runs_in_onnxruntime(exported, name, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    model, x, path = exported[name]
+    imported = gorgon_onnx.load(path)
+    again = tmp_path / "again.onnx"
+    gorgon_onnx.export(imported.outputs["y"], again, inputs=[imported.inputs["x"]])
+    session = ort.InferenceSession(str(again), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"x": x})
+    want = model(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * scale(want))
+    back = gorgon_onnx.load(again)
+    (output,) = back.outputs
+    np.testing.assert_allclose(back.run({"x": x})[output], imported.run({"x": x})["y"], rtol=1e-6, atol=1e-7)
