@@ -6,7 +6,8 @@
 Per workload: each implementation's median (per op or step, as the benchmark recorded
 in extra_info), and its ratio to the numpy floor and to torch measured in the same run;
 then the W5 memory table, the cost of the readable-by-default TapeMachine, and the
-compile-scaling exponent. The output starts with what each workload and column means.
+compile-scaling exponent, and the profile of the LeNet step (benchmarks/test_lenet_profile.py)
+beside the ratios. The output starts with what each workload and column means.
 """
 
 from __future__ import annotations
@@ -121,6 +122,35 @@ def readable_cost(data: dict) -> list[str]:
     return lines
 
 
+def profile_tables(data: dict) -> list[str]:
+    """The profile a benchmark kept (the LeNet step's): time per op type, then the
+    slowest instructions, each with its share, bytes and GFLOP/s."""
+    lines = []
+    for bench in data["benchmarks"]:
+        info = bench.get("extra_info", {})
+        profile = info.get("profile")
+        if profile is None:
+            continue
+        runs, total = profile["runs"], profile["total"]
+        lines += ["", f"Profile of {info['workload']} ({info['implementation']}, {runs} profiled runs, "
+                      f"{_time(total / runs)} in kernels per run):", "",
+                  "| op | instructions | time per run | share | GFLOP/s |", "|---|---|---|---|---|"]
+        for row in profile["by_op"]:
+            op = row["op"] if row["kind"] == "forward" else f"{row['op']} ({row['kind']})"
+            lines.append(f"| {op} | {row['node'].split()[0]} | {_time(row['total'] / runs)} | "
+                         f"{row['share']:.1%} | {_rate(row['gflops'])} |")
+        lines += ["", "| slowest instruction | op | time per run | share | bytes | GFLOP/s |",
+                  "|---|---|---|---|---|---|"]
+        for row in profile["top"]:
+            lines.append(f"| {row['node']} | {row['op']} | {_time(row['total'] / runs)} | "
+                         f"{row['share']:.1%} | {row['bytes']} | {_rate(row['gflops'])} |")
+    return lines
+
+
+def _rate(gflops: float | None) -> str:
+    return "" if gflops is None else f"{gflops:.1f}"
+
+
 def markdown(data: dict) -> str:
     lines = []
     machine = data.get("machine_info", {})
@@ -142,6 +172,7 @@ def markdown(data: dict) -> str:
         lines += ["", "| W5 implementation | tracemalloc peak per step |", "|---|---|"]
         lines += [f"| {name} | {peak / 1024:.1f} KiB |" for name, peak in sorted(memory)]
     lines += readable_cost(data)
+    lines += profile_tables(data)
     exponent = growth_exponent(data)
     if exponent is not None:
         lines.append("")
