@@ -1,7 +1,8 @@
 """Recurrent layers over batch-first sequences (N, T, features), and their cells, with
 PyTorch's parameter names and gate order (LSTM: input, forget, cell, output; GRU: reset,
-update, new). A sequence layer is unrolled over the input's length when it is built;
-the model's per-shape cache keeps one graph per length."""
+update, new). A sequence layer is one G.scan over time per layer (the input projections
+of all steps one GEMM before it): its step body is traced and compiled once, whatever
+the length; the model's per-shape cache keeps one small outer graph per length."""
 
 from __future__ import annotations
 
@@ -42,6 +43,18 @@ def gru_step(xw: Node, h: Node | None, w_hh: Node, b_hh: Node, hidden: int) -> N
     z = G.sigmoid(gate(xw, 1, hidden) + gate_of(hw, 1, hidden))
     n = G.tanh(gate(xw, 2, hidden) + r * gate_of(hw, 2, hidden))
     return n - z * n if h is None else n + z * (h - n)
+
+
+def _lstm_scan_step(h: Node, c: Node, xw: Node, w_hh: Node) -> tuple[tuple[Node, Node], Node]:
+    """The body of an LSTM layer's scan: one step, the new state and the output h."""
+    h, c = lstm_step(xw, h, c, w_hh, w_hh.shape[1])
+    return (h, c), h
+
+
+def _gru_scan_step(h: Node, xw: Node, w_hh: Node, b_hh: Node) -> tuple[Node, Node]:
+    """The body of a GRU layer's scan: one step, the new state and the output h."""
+    h = gru_step(xw, h, w_hh, b_hh, w_hh.shape[1])
+    return h, h
 
 
 class _Cell(Module):
@@ -142,14 +155,13 @@ class LSTM(_Recurrent):
         for layer in range(self.num_layers):
             xw = (G.matmul(x, self.layer("weight_ih", layer), transpose_b=True)
                   + (self.layer("bias_ih", layer) + self.layer("bias_hh", layer)))
-            h = c = None
-            if state is not None:
+            if state is None:
+                h = c = G.constant(np.zeros((x.shape[0], self.hidden_size), xw.dtype), x.graph)
+            else:
                 h, c = state[0][layer], state[1][layer]
-            outputs = []
-            for t in range(x.shape[1]):
-                h, c = lstm_step(xw[:, t, :], h, c, self.layer("weight_hh", layer), self.hidden_size)
-                outputs.append(h)
-            x = G.stack(outputs, axis=1)
+            (h, c), outputs = G.scan(_lstm_scan_step, sequences=G.transpose(xw, (1, 0, 2)), init=(h, c),
+                                     non_sequences=self.layer("weight_hh", layer), name="lstm")
+            x = G.transpose(outputs, (1, 0, 2))
             finals_h.append(h)
             finals_c.append(c)
         return x, (G.stack(finals_h, axis=0), G.stack(finals_c, axis=0))
@@ -165,12 +177,13 @@ class GRU(_Recurrent):
         finals = []
         for layer in range(self.num_layers):
             xw = G.matmul(x, self.layer("weight_ih", layer), transpose_b=True) + self.layer("bias_ih", layer)
-            h = None if h0 is None else h0[layer]
-            outputs = []
-            for t in range(x.shape[1]):
-                h = gru_step(xw[:, t, :], h, self.layer("weight_hh", layer), self.layer("bias_hh", layer),
-                             self.hidden_size)
-                outputs.append(h)
-            x = G.stack(outputs, axis=1)
+            if h0 is None:
+                h = G.constant(np.zeros((x.shape[0], self.hidden_size), xw.dtype), x.graph)
+            else:
+                h = h0[layer]
+            h, outputs = G.scan(_gru_scan_step, sequences=G.transpose(xw, (1, 0, 2)), init=h,
+                                non_sequences=(self.layer("weight_hh", layer), self.layer("bias_hh", layer)),
+                                name="gru")
+            x = G.transpose(outputs, (1, 0, 2))
             finals.append(h)
         return x, G.stack(finals, axis=0)
