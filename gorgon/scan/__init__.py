@@ -146,7 +146,8 @@ def _trace(step: Callable[..., Any], label: str, init: Sequence[Node], sequences
         if "another graph" in str(exc):
             raise GorgonError(f"scan {label!r}: the step used a node of the outer graph ({exc}); "
                               "pass the nodes a step reads as non_sequences") from exc
-        raise
+        raise type(exc)(f"scan {label!r}, building its step on slices "
+                        f"{[f'{n.shape} {n.dtype}' for n in slices]}: {exc}") from exc
     if not (isinstance(result, tuple) and len(result) == 2):
         raise GorgonError(f"scan {label!r}: the step must return (new_carry, outputs), got {_kind(result)}")
     new, outputs = result
