@@ -59,14 +59,17 @@ class Builder:
         return names[0] if outputs == 1 else names
 
     def constant(self, value: Any, dtype: Any = None) -> str:
-        """A constant initializer holding `value` (as `dtype` when given); equal small
-        constants are shared."""
+        """A Constant node holding `value` (as `dtype` when given; imported again, it stays
+        a constant, not a parameter); equal small constants are shared."""
         array = np.asarray(value, dtype=dtype)
         key = (array.dtype.str, array.shape, array.tobytes()) if array.size <= 64 else None
         if key is not None and key in self._constants:
             return self._constants[key]
-        name = self.fresh("const")
-        self.initializers.append(numpy_helper.from_array(np.array(array, order="C"), name))
+        outer, self.current = self.current, None
+        try:
+            name = self.add("Constant", [], value=numpy_helper.from_array(np.array(array, order="C")))
+        finally:
+            self.current = outer
         if key is not None:
             self._constants[key] = name
         return name

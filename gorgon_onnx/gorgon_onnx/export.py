@@ -1,8 +1,10 @@
 """Export: the nodes some outputs need become an ONNX model.
 
 Input nodes named in `inputs` (by default: every needed input with no value bound)
-become graph inputs; other inputs with values and constants become initializers; every
-op node is written by the ONNX mapping its plugin registered (hook `register_onnx`).
+become graph inputs; other inputs with values (parameters) become initializers and
+constants Constant nodes, so that an exported model imported again has the same
+parameters; every op node is written by the ONNX mapping its plugin registered (hook
+`register_onnx`); gorgon's loop, `G.scan`, is unrolled (gorgon_onnx.scan_export).
 The model describes the graph in evaluation mode (dropout off, batch norm on running
 statistics), as a deployed model runs.
 """
@@ -23,6 +25,7 @@ import gorgon as G
 from gorgon import ArgumentTypeError, ArgumentValueError, BindError, Node
 from gorgon_onnx.builder import Builder
 from gorgon_onnx.errors import UnsupportedError
+from gorgon_onnx.scan_export import CORE_OPS
 
 OPSETS = range(13, 22)
 DEFAULT_OPSET = 17
@@ -59,6 +62,8 @@ class _Emitter:
         axes = self.builder.dynamic_axes(node)
         if axes:
             return self._batch_sized_leaf(node, axes)
+        if node.role != "input":
+            return self.builder.constant(node.value)
         name = self.builder.fresh(node.name)
         self.builder.initializers.append(numpy_helper.from_array(np.array(node.value, order="C"), name))
         return name
@@ -77,8 +82,19 @@ class _Emitter:
                 builder.current = outer
         return builder.add("Expand", [builder.constant(first), builder.runtime_shape(node)])
 
+    def child(self, names: dict[Node, str]) -> _Emitter:
+        """An emitter for another graph (a scan's body) with some nodes already named,
+        writing into the same model and collecting into the same lists."""
+        sub = _Emitter(self.builder, [])
+        sub.missing, sub.unbound = self.missing, self.unbound
+        sub.names.update(names)
+        return sub
+
     def _op(self, node: Node) -> str:
         emit = G.registry.onnx_mapping(node.op.name)
+        if emit is None and node.op.name in CORE_OPS:
+            core = CORE_OPS[node.op.name]
+            emit = lambda b, n, inputs: core(self, n, inputs)  # noqa: E731
         if emit is None:
             self.missing.setdefault(node.op.name, []).append(node.name)
             for source in node.inputs:
@@ -219,7 +235,8 @@ def export(outputs: Any, path: str | os.PathLike, inputs: Any = None, opset: int
     """Write the ONNX model computing `outputs` (a node or a list of nodes) to `path` and
     return it. `inputs` lists the input nodes that become graph inputs (default: every
     needed input with no value bound); every other needed input must hold a value and
-    becomes an initializer. `opset` is 13 to 21 (default 17).
+    becomes an initializer, constants become Constant nodes. `opset` is 13 to 21
+    (default 17).
 
     A gorgon_layers model exports as `export(model, path, input_shape=(C, H, W))`: its
     graph input has a dynamic batch axis. The file passes

@@ -57,9 +57,18 @@ def model_graph(model: Any, input_shape: Sequence[int] | None) -> tuple[Node, li
     if len(nodes_a) != len(nodes_b):
         raise G.ArgumentValueError("export: the model builds different graphs for different batch sizes, "
                                    "so it cannot be exported with a dynamic batch axis")
-    dynamic = {}
+    dynamic: dict[Node, tuple[int, ...]] = {}
+    _compare(nodes_a, nodes_b, dynamic)
+    return ya, [xa], dynamic
+
+
+def _compare(nodes_a: Sequence[Node], nodes_b: Sequence[Node], dynamic: dict) -> None:
+    """Record the axes whose sizes differ between paired nodes, also inside the bodies
+    of paired scans."""
     for a, b in zip(nodes_a, nodes_b):
         axes = tuple(i for i, (da, db) in enumerate(zip(a.shape, b.shape)) if da != db)
         if axes:
             dynamic[a] = axes
-    return ya, [xa], dynamic
+        body_a, body_b = getattr(a.op, "body", None), getattr(b.op, "body", None)
+        if body_a is not None and body_b is not None:
+            _compare(body_a.graph.nodes, body_b.graph.nodes, dynamic)

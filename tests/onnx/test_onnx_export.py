@@ -154,3 +154,23 @@ def test_export_refuses_what_is_not_a_node(tmp_path):
     x = G.tensor(g, G.Float32, (3,), name="x")
     with pytest.raises(G.ArgumentValueError, match="input_shape= is for gorgon_layers models"):
         gorgon_onnx.export(x * 2.0, tmp_path / "m.onnx", input_shape=(3,))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_scan_is_unrolled_with_the_same_outputs_and_final_state(tmp_path, reverse):
+    g = G.Graph()
+    x = G.tensor(g, G.Float32, (5, 2, 3), name="x")
+    h0 = G.tensor(g, G.Float32, (2, 3), name="h0")
+    w = G.tensor(g, G.Float32, (3, 3), name="w", value=randn(3, 3) * 0.5)
+    result = G.scan(lambda h, xt, w: (G.tanh(h @ w + xt), h * 2.0), sequences=(x,), init=(h0,),
+                    non_sequences=(w,), reverse=reverse)
+    (final,) = result.final
+    outputs = [result.outputs, final]
+    gorgon_onnx.export(outputs, tmp_path / "scan.onnx", inputs=[x, h0])
+    feeds = {"x": randn(5, 2, 3), "h0": randn(2, 3)}
+    G.let(x, feeds["x"])
+    G.let(h0, feeds["h0"])
+    want = run_gorgon(outputs)
+    for got, expected in zip(run_ort(tmp_path / "scan.onnx", feeds), want):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert set(gorgon_onnx.load(tmp_path / "scan.onnx").parameters) == {"w"}
