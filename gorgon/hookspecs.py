@@ -42,7 +42,8 @@ def register_solvers(register):
     """Register solvers: call ``register(SolverClass)`` once per solver class.
 
     The class's ``name`` (``"Adam"``, say) becomes ``G.solvers.<name>``. A solver is built
-    with the parameter nodes it updates and steps them after a run.
+    with the parameter nodes it updates, or without them and bound later
+    (``solver.bind(params)``), and steps them after a run.
     """
 
 

@@ -57,14 +57,15 @@ class History:
 
 
 class Trainer:
-    """`Trainer(model, loss="cross_entropy", solver=nn.solver("Adam", learning_rate=1e-3),
+    """`Trainer(model, loss="cross_entropy", solver=G.solvers.Adam(learning_rate=1e-3),
     metrics=["accuracy"], machine="tape")`.
 
     - `loss`: a name (cross_entropy, mse, binary_cross_entropy[_with_logits]) or a
       function `(output node, target node) -> scalar node`;
-    - `solver`: a factory taking the parameter nodes (`nn.solver(...)`, a solver class)
-      or a solver already made for this model's parameters; it is pointed at each
-      specialisation's nodes (`rebind`), so its state is shared by every batch size;
+    - `solver`: a solver built without parameters (`G.solvers.Adam(learning_rate=1e-3)`),
+      a factory taking the parameter nodes (`nn.solver(...)`, a solver class) or a solver
+      already made for this model's parameters; it is pointed at each specialisation's
+      nodes (`bind`), so its state is shared by every batch size;
     - `solver` left out: Adam with its defaults;
     - `machine`: "tape" (compiled once per input shape) or "lisp".
 
@@ -96,8 +97,8 @@ class Trainer:
         nodes = self.model.parameter_nodes(G.Graph())
         if not nodes:
             raise G.ArgumentValueError("Trainer: the model has no parameters to train")
-        if hasattr(spec, "rebind") and not isinstance(spec, type):
-            spec.rebind(nodes)
+        if hasattr(spec, "bind") and not isinstance(spec, type):
+            spec.bind(nodes)
             return spec
         if not callable(spec):
             raise G.ArgumentTypeError(f"Trainer: solver must be a solver, a solver class or nn.solver(...), "
@@ -117,7 +118,7 @@ class Trainer:
         specialisation this compiles nothing and allocates no array."""
         spec = specialised(self.model, "train", x, y, loss=self.loss, training=True, machine=self.machine)
         if spec is not self.current:
-            self.solver.rebind(spec.params)
+            self.solver.bind(spec.params)
             self.current = spec
         spec.run(x, y)
         self.solver.step()

@@ -17,7 +17,7 @@ class Adam(Solver):
     name = "Adam"
     slots = ("m", "v")
 
-    def __init__(self, params: Sequence[Node], learning_rate: float = 1e-3, beta1: float = 0.9,
+    def __init__(self, params: Sequence[Node] | None = None, learning_rate: float = 1e-3, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8, **options: float | None):
         require(0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0,
                 f"{self.name}: beta1 and beta2 must lie in [0, 1), got {beta1}, {beta2}")
@@ -49,8 +49,8 @@ class AdamW(Adam):
 
     name = "AdamW"
 
-    def __init__(self, params: Sequence[Node], learning_rate: float = 1e-3, weight_decay: float = 0.01,
-                 **options: float | None):
+    def __init__(self, params: Sequence[Node] | None = None, learning_rate: float = 1e-3,
+                 weight_decay: float = 0.01, **options: float | None):
         require(weight_decay >= 0, f"AdamW: weight_decay must not be negative, got {weight_decay}")
         super().__init__(params, learning_rate, **options)
         self.weight_decay = float(weight_decay)

@@ -28,7 +28,7 @@ class RMSProp(Solver):
     name = "RMSProp"
     slots = ("square_average",)
 
-    def __init__(self, params: Sequence[Node], learning_rate: float = 1e-3, rho: float = 0.9,
+    def __init__(self, params: Sequence[Node] | None = None, learning_rate: float = 1e-3, rho: float = 0.9,
                  eps: float = 1e-8, **options: float | None):
         check_rho_eps(self.name, rho, eps)
         super().__init__(params, learning_rate, **options)
@@ -51,7 +51,7 @@ class AdaGrad(Solver):
     name = "AdaGrad"
     slots = ("square_sum",)
 
-    def __init__(self, params: Sequence[Node], learning_rate: float = 0.01, eps: float = 1e-8,
+    def __init__(self, params: Sequence[Node] | None = None, learning_rate: float = 0.01, eps: float = 1e-8,
                  **options: float | None):
         check_rho_eps(self.name, None, eps)
         super().__init__(params, learning_rate, **options)
@@ -73,12 +73,16 @@ class AdaDelta(Solver):
     name = "AdaDelta"
     slots = ("square_average", "delta_average")
 
-    def __init__(self, params: Sequence[Node], learning_rate: float = 1.0, rho: float = 0.95,
+    def __init__(self, params: Sequence[Node] | None = None, learning_rate: float = 1.0, rho: float = 0.95,
                  eps: float = 1e-6, **options: float | None):
         check_rho_eps(self.name, rho, eps)
         super().__init__(params, learning_rate, **options)
         self.rho = float(rho)
         self.eps = float(eps)
+
+    def allocate(self) -> None:
+        """The base's buffers and a second work buffer per parameter."""
+        super().allocate()
         self.second_work = [np.empty(p.shape, p.dtype) for p in self.params]
 
     def update_one(self, index: int, value: np.ndarray, gradient: np.ndarray) -> None:

@@ -23,7 +23,8 @@ class BarzilaiBorwein(Solver):
     slots = ("previous_value", "previous_gradient")
     scalars = ("eta",)
 
-    def __init__(self, params: Sequence[Node], learning_rate: float = 0.01, **options: float | None):
+    def __init__(self, params: Sequence[Node] | None = None, learning_rate: float = 0.01,
+                 **options: float | None):
         super().__init__(params, learning_rate, **options)
         self.eta = self.learning_rate
 

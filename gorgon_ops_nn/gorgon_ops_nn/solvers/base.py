@@ -38,7 +38,8 @@ class Solver:
     """Base of every solver. `G.solvers.<Name>(params=[w, b], learning_rate=...)` builds one;
     after each run `solver.step()` updates the parameters in place.
 
-    - `params`: input nodes of float dtype, each updated where its array is bound;
+    - `params`: input nodes of float dtype, each updated where its array is bound; left
+      out, the solver is bound later with `bind(params)` (a step before that is an error);
     - `learning_rate`: the step size (an attribute, so a schedule may change it);
     - `l1`, `l2`: regularisation, adding `l1 * sign(w) + l2 * w` to each gradient;
     - `clip_value`: limit every gradient element to [-clip_value, clip_value];
@@ -54,9 +55,8 @@ class Solver:
     slots: ClassVar[tuple[str, ...]] = ()
     scalars: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, params: Sequence[Node], learning_rate: float, l1: float = 0.0, l2: float = 0.0,
-                 clip_value: float | None = None, clip_norm: float | None = None):
-        self.params = self._check_params(params)
+    def __init__(self, params: Sequence[Node] | None = None, learning_rate: float = 0.01, l1: float = 0.0,
+                 l2: float = 0.0, clip_value: float | None = None, clip_norm: float | None = None):
         require(learning_rate > 0, f"{self.name}: learning_rate must be positive, got {learning_rate}")
         require(l1 >= 0 and l2 >= 0, f"{self.name}: l1 and l2 must not be negative, got {l1}, {l2}")
         require(clip_value is None or clip_value > 0,
@@ -69,6 +69,14 @@ class Solver:
         self.clip_value = clip_value
         self.clip_norm = clip_norm
         self.steps = 0
+        self.params: list[Node] = []
+        self.allocate()
+        if params is not None:
+            self.bind(params)
+
+    def allocate(self) -> None:
+        """Make the state arrays and the work and backup buffers, one per parameter
+        (solvers with more buffers extend this)."""
         self.state = {slot: [np.zeros(p.shape, p.dtype) for p in self.params] for slot in self.slots}
         self.work = [np.empty(p.shape, p.dtype) for p in self.params]
         self.effective = [np.empty(p.shape, p.dtype) for p in self.params]
@@ -86,20 +94,29 @@ class Solver:
             raise GorgonError(f"{self.name}: a parameter is listed twice")
         return list(params)
 
-    def rebind(self, params: Sequence[Node]) -> None:
-        """Point the solver at new nodes standing for the same parameters, one per
-        parameter in the same order and of the same shape and dtype: for a graph rebuilt
-        every step (the LispMachine over variable-length input). The state carries over."""
+    def bind(self, params: Sequence[Node]) -> None:
+        """Point the solver at its parameter nodes. A solver built without `params`
+        (`G.solvers.Adam(learning_rate=1e-3)`, handed to `nn.Trainer`) makes its state
+        here. A bound one takes new nodes standing for the same parameters, one per
+        parameter in the same order and of the same shape and dtype (a graph rebuilt per
+        batch shape or per step); its state carries over. A failed bind changes nothing."""
         nodes = self._check_params(params)
-        if [(n.shape, n.dtype) for n in nodes] != [(p.shape, p.dtype) for p in self.params]:
+        if self.params and [(n.shape, n.dtype) for n in nodes] != [(p.shape, p.dtype) for p in self.params]:
             raise GorgonError(f"{self.name}.rebind: expected nodes of shapes and dtypes "
                               f"{[(p.shape, str(p.dtype)) for p in self.params]}, got "
                               f"{[(n.shape, str(n.dtype)) for n in nodes]}")
-        self.params = nodes
+        unbound, self.params = not self.params, nodes
+        if unbound:
+            self.allocate()
+
+    rebind = bind
 
     def step(self) -> None:
         """Update every parameter in place from the gradients of the last run; if that
         fails, every parameter and the solver's state are as they were before."""
+        if not self.params:
+            raise GorgonError(f"{self.name}.step: the solver has no parameters: build it with "
+                              "params=[...] or call solver.bind(params) first")
         raw = self.checked_gradients()
         values = [p.value for p in self.params]
         scalars = self.save_backup(values)
@@ -226,7 +243,8 @@ class Solver:
         if missing:
             problems.append(f"missing entries {missing}")
         if unexpected:
-            problems.append(f"unexpected entries {unexpected}")
+            problems.append(f"unexpected entries {unexpected}"
+                            + ("" if self.params else " (the solver has no parameters yet: bind it first)"))
         for key in sorted(set(expected) & set(state)):
             value = np.asarray(state[key])
             if value.shape != expected[key].shape:

@@ -15,7 +15,8 @@ class SGD(Solver):
 
     name = "SGD"
 
-    def __init__(self, params: Sequence[Node], learning_rate: float = 0.01, **options: float | None):
+    def __init__(self, params: Sequence[Node] | None = None, learning_rate: float = 0.01,
+                 **options: float | None):
         super().__init__(params, learning_rate, **options)
 
     def update_one(self, index: int, value: np.ndarray, gradient: np.ndarray) -> None:
@@ -29,8 +30,8 @@ class Momentum(Solver):
     name = "Momentum"
     slots = ("velocity",)
 
-    def __init__(self, params: Sequence[Node], learning_rate: float = 0.01, momentum: float = 0.9,
-                 nesterov: bool = False, **options: float | None):
+    def __init__(self, params: Sequence[Node] | None = None, learning_rate: float = 0.01,
+                 momentum: float = 0.9, nesterov: bool = False, **options: float | None):
         require(0.0 <= momentum < 1.0, f"Momentum: momentum must lie in [0, 1), got {momentum}")
         super().__init__(params, learning_rate, **options)
         self.momentum = float(momentum)
