@@ -74,7 +74,7 @@ def _build(step: Callable[..., Any], label: str, graph: Graph, init: tuple, one_
     op = Scan(body, reverse, None if sequences else steps)
     node = apply(op, *init, *sequences, *non_sequences, graph=graph)
     outputs = tuple(part(node, j) for j in range(body.n_user))
-    final = tuple(part(node, len(body.outputs) + i) for i in range(len(body.carries)))
+    final = tuple(part(node, op.stacked + i) for i in range(len(body.carries)))
     shown_outputs = outputs[0] if body.single_output else (outputs if body.n_user else None)
     return ScanResult(node, final[0] if one_carry else final, shown_outputs)
 

@@ -42,11 +42,13 @@ class Region:
         return raw.view(self.dtype).reshape(self.shape)
 
 
-def layout(body: Body, steps: int) -> tuple[list[Region], int]:
-    """The regions of a scan of `steps` steps (per-step outputs, then finals) and the
-    packed array's length in elements of the body's dtype."""
+def layout(body: Body, steps: int, store: bool) -> tuple[list[Region], int]:
+    """The regions of a scan of `steps` steps (per-step outputs, the residuals too when
+    it `store`s them, then finals) and the packed array's length in elements of the
+    body's dtype."""
     regions, offset = [], 0
-    shapes = [((steps, *n.shape), n.dtype) for n in body.outputs]
+    stacked = body.outputs if store else body.outputs[:body.n_user]
+    shapes = [((steps, *n.shape), n.dtype) for n in stacked]
     shapes += [(n.shape, n.dtype) for n in body.carries]
     for shape, dtype in shapes:
         region = Region(offset, shape, dtype)
@@ -57,18 +59,25 @@ def layout(body: Body, steps: int) -> tuple[list[Region], int]:
 
 class Scan(Op):
     """`scan{body, reverse}(*init, *sequences, *non_sequences)`: the loop, run by its own
-    compiled body; built by `G.scan`."""
+    compiled body; built by `G.scan`. With `store` (G.scan's scans) it keeps the body's
+    residuals per step for its gradient; a reverse scan does not (its own gradient, a
+    second order, runs it once more with `store`)."""
 
     name = "scan"
 
-    def __init__(self, body: Body, reverse: bool, length: int | None):
-        super().__init__(body=body, reverse=reverse, length=length)
+    def __init__(self, body: Body, reverse: bool, length: int | None, store: bool = True):
+        super().__init__(body=body, reverse=reverse, length=length, store=store)
         self.pure = not body.impure
         self.mode_dependent = body.mode_dependent
 
     def split(self, inputs: Sequence) -> tuple[list, list, list]:
         nc, ns = len(self.body.carries), len(self.body.slices)
         return list(inputs[:nc]), list(inputs[nc:nc + ns]), list(inputs[nc + ns:])
+
+    @property
+    def stacked(self) -> int:
+        """How many stacked per-step results the packed value holds (finals follow)."""
+        return len(self.body.outputs) if self.store else self.body.n_user
 
     def steps(self, sequences: Sequence) -> int:
         return self.length if not sequences else int(sequences[0].shape[0])
@@ -85,18 +94,18 @@ class Scan(Op):
             if node.shape[1:] != place.shape or node.dtype != place.dtype:
                 raise ShapeError(f"scan {body.name!r}: sequence {describe(node)} does not match the "
                                  f"body's slices {place.shape} {place.dtype}")
-        return TensorType((layout(body, self.steps(sequences))[1],), body.dtype)
+        return TensorType((layout(body, self.steps(sequences), self.store)[1],), body.dtype)
 
     def forward(self, *arrays: np.ndarray, out: np.ndarray | None = None,
                 training: bool = True) -> np.ndarray:
         init, sequences, params = self.split(arrays)
         steps = self.steps(sequences)
-        regions, size = layout(self.body, steps)
+        regions, size = layout(self.body, steps, self.store)
         if out is None:
             out = np.empty(size, self.body.dtype)
         _zero_gaps(out, regions)
         parts = [r.of(out) for r in regions]
-        count = len(self.body.outputs)
+        count = self.stacked
         self.body.run(init, sequences, params, steps, self.reverse, parts[:count], parts[count:], training)
         return out
 
@@ -190,7 +199,7 @@ class ScanCotangent(Op):
 def part_op(op: Scan, steps: int, index: int) -> ScanPart:
     """The op reading the `index`-th result (per-step outputs, then finals) of a scan
     node of `op` over `steps` steps."""
-    regions, size = layout(op.body, steps)
+    regions, size = layout(op.body, steps, op.store)
     return ScanPart(op.body.name, index, regions[index], size, op.body.dtype)
 
 

@@ -55,8 +55,6 @@ def backward_body(body: Body, seeded: tuple[int, ...]) -> Body:
     carries, params = _floats(body.carries), _floats(body.params)
     gc = [tensor(graph, body.carries[i].dtype, body.carries[i].shape, name=f"d_{body.carries[i].name}")
           for i in carries]
-    acc = [tensor(graph, body.params[i].dtype, body.params[i].shape, name=f"sum_d_{body.params[i].name}")
-           for i in params]
     gy = [tensor(graph, body.outputs[j].dtype, body.outputs[j].shape, name=f"d_{body.outputs[j].name}")
           for j in seeded]
     read: dict[Node, Node] = {}
@@ -88,10 +86,56 @@ def backward_body(body: Body, seeded: tuple[int, ...]) -> Body:
         return found if found is not None else constant(np.zeros(node.shape, node.dtype), graph)
 
     new_carries = [adjoint(body.carries[i]) for i in carries]
-    new_carries += [a if body.params[i] not in adjoints else add(a, adjoints[body.params[i]])
-                    for i, a in zip(params, acc)]
     outputs = [adjoint(body.slices[i]) for i in _floats(body.slices)]
-    return Body(f"{body.name}_grad", graph, gc + acc, gy + res + xs, ps, new_carries, outputs)
+    slices = gy + res + xs
+    acc, accumulated, hoisted = [], [], {}
+    for i in params:
+        rest, pairs = _hoistable(adjoints.get(body.params[i]))
+        if pairs:
+            hoisted[i] = [(_source(a, slices, outputs), _source(b, slices, outputs)) for a, b in pairs]
+        if rest or not pairs:
+            total = tensor(graph, body.params[i].dtype, body.params[i].shape, name=f"sum_d_{body.params[i].name}")
+            acc.append(total)
+            accumulated.append(i)
+            for term in rest:
+                total = add(total, term)
+            new_carries.append(total)
+    backward = Body(f"{body.name}_grad", graph, gc + acc, slices, ps, new_carries, outputs)
+    backward.accumulated, backward.hoisted = accumulated, hoisted
+    return backward
+
+
+def _hoistable(gradient: Node | None) -> tuple[list[Node], list[tuple[Node, Node]]]:
+    """A non-sequence's per-step gradient split into its terms a.T @ b (a rewrite hoists
+    their sum over the steps out of the loop: one GEMM over the stacked a and b) and
+    the rest (summed in the loop)."""
+    if gradient is None:
+        return [], []
+    terms, stack = [], [gradient]
+    while stack:
+        node = stack.pop()
+        if node.op is not None and node.op.name == "add" and all(p.shape == node.shape for p in node.inputs):
+            stack.extend(node.inputs)
+        else:
+            terms.append(node)
+    pairs = [(t.inputs[0], t.inputs[1]) for t in terms if t.op is not None and t.op.name == "matmul"
+             and t.op.params == {"transpose_a": True} and all(p.ndim == 2 for p in t.inputs)]
+    rest = [t for t in terms if not (t.op is not None and t.op.name == "matmul"
+                                     and t.op.params == {"transpose_a": True} and all(p.ndim == 2 for p in t.inputs))]
+    return rest, pairs
+
+
+def _source(node: Node, slices: list[Node], outputs: list[Node]) -> tuple[str, int]:
+    """Where the stack of a per-step value is: a sequence of the reverse scan, or one of
+    its per-step outputs (appended when it is neither yet)."""
+    for index, placeholder in enumerate(slices):
+        if placeholder is node:
+            return "slice", index
+    for index, output in enumerate(outputs):
+        if output is node:
+            return "output", index
+    outputs.append(node)
+    return "output", len(outputs) - 1
 
 
 def scan_vjp(op: Scan, inputs: Sequence[Node], output: Node, gradient: Node) -> list:
@@ -100,14 +144,14 @@ def scan_vjp(op: Scan, inputs: Sequence[Node], output: Node, gradient: Node) -> 
     if body.grad_error is not None:
         raise NonDifferentiable(f"scan {body.name!r}: {body.grad_error}")
     graph = output.graph
-    count = len(body.outputs)
-    regions = count + len(body.carries)
+    count = op.stacked
+    results = body.outputs[:count] + body.carries
     init, sequences, params = op.split(inputs)
     steps = op.steps(sequences)
     found = cotangents(gradient)
     if found is None:
-        found = {i: apply(part_op(op, steps, i), gradient) for i in range(regions)
-                 if (body.outputs + body.carries)[i].dtype.kind == "f"}
+        found = {i: apply(part_op(op, steps, i), gradient) for i, n in enumerate(results)
+                 if n.dtype.kind == "f"}
     seeded = tuple(j for j in range(count) if j in found and body.outputs[j].dtype.kind == "f")
     backward = body.backwards.get(seeded)
     if backward is None:
@@ -116,24 +160,48 @@ def scan_vjp(op: Scan, inputs: Sequence[Node], output: Node, gradient: Node) -> 
     def zeros(node: Node) -> Node:
         return constant(np.zeros(node.shape, node.dtype), graph)
 
-    carries, float_params = _floats(body.carries), _floats(body.params)
+    carries = _floats(body.carries)
     b_init = [found[count + i] if count + i in found else zeros(init[i]) for i in carries]
-    b_init += [zeros(params[i]) for i in float_params]
+    b_init += [zeros(params[i]) for i in backward.accumulated]
     b_seqs = [found[j] for j in seeded]
-    b_seqs += [apply(part_op(op, steps, body.n_user + r), output) for r in range(len(body.residuals))]
+    stored, store_op = output, op
+    if not op.store:  # run the loop again, keeping its residuals (a second order)
+        store_op = Scan(body, op.reverse, op.length, store=True)
+        stored = apply(store_op, *inputs)
+    b_seqs += [apply(part_op(store_op, steps, body.n_user + r), stored) for r in range(len(body.residuals))]
     b_seqs += list(sequences)
-    reverse_op = Scan(backward, not op.reverse, None if b_seqs else steps)
+    reverse_op = Scan(backward, not op.reverse, None if b_seqs else steps, store=False)
     node = apply(reverse_op, *b_init, *b_seqs, *params)
-    outs = len(backward.outputs)
-    slices = _floats(body.slices)
+    outs = reverse_op.stacked
     result: list = [None] * len(inputs)
     for position, i in enumerate(carries):
         result[i] = _lazy(node, outs + position)
-    for position, i in enumerate(slices):
+    for position, i in enumerate(_floats(body.slices)):
         result[len(init) + i] = _lazy(node, position)
-    for position, i in enumerate(float_params):
-        result[len(init) + len(sequences) + i] = _lazy(node, outs + len(carries) + position)
+    accumulated = {i: outs + len(carries) + k for k, i in enumerate(backward.accumulated)}
+    for i in _floats(body.params):
+        result[len(init) + len(sequences) + i] = _param_gradient(node, b_seqs, accumulated.get(i),
+                                                                  backward.hoisted.get(i, []))
     return result
+
+
+def _param_gradient(node: Node, sequences: list[Node], accumulated: int | None,
+                    pairs: list[tuple[tuple[str, int], tuple[str, int]]]):
+    """A non-sequence's gradient: its in-loop sum, plus one GEMM per hoisted term."""
+
+    def build() -> Node:
+        def stacked(source: tuple[str, int]) -> Node:
+            kind, index = source
+            value = sequences[index] if kind == "slice" else part(node, index)
+            return registry.function("reshape")(value, (value.shape[0] * value.shape[1], value.shape[2]))
+
+        total = None if accumulated is None else part(node, accumulated)
+        for a, b in pairs:
+            term = registry.function("matmul")(stacked(a), stacked(b), transpose_a=True)
+            total = term if total is None else registry.function("add")(total, term)
+        return total
+
+    return build
 
 
 def _lazy(node: Node, index: int):
