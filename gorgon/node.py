@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gorgon.dtypes import SUPPORTED, is_supported
-from gorgon.errors import DtypeError
+from gorgon.errors import ArgumentTypeError, DtypeError
 from gorgon.origin import user_origin
 from gorgon.types import Shaped
 
@@ -129,11 +129,11 @@ class Node(Shaped):
         return _call("getitem", self, index)
 
     def __iter__(self):
-        raise TypeError(f"node {self.name!r} is not iterable; index it with node[i]")
+        raise ArgumentTypeError(f"node {self.name!r} is not iterable; index it with node[i]")
 
     def __bool__(self) -> bool:
-        raise TypeError(f"the truth value of node {self.name!r} is only known when the graph "
-                        "runs; use G.where / G.gt and friends to build conditions")
+        raise ArgumentTypeError(f"the truth value of node {self.name!r} is only known when the graph "
+                                "runs; use G.where / G.gt and friends to build conditions")
 
 
 def unsupported(dtype: np.dtype, role: str, op: Op | None, inputs: tuple[Node, ...]) -> DtypeError:

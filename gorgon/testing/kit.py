@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import NamedTuple
 
+from gorgon.errors import ArgumentTypeError, ArgumentValueError
 from gorgon.registry import registry
 from gorgon.testing.forward_checks import check_errors, check_inference, check_out_kernel
 from gorgon.testing.grad_checks import (check_float32, check_gradient, check_lisp_agrees,
@@ -105,7 +106,7 @@ def _select(checks: Iterable[str] | None) -> set[str]:
     chosen = set(CHECKS if checks is None else checks)
     unknown = chosen - set(CHECKS)
     if unknown:
-        raise ValueError(f"unknown checks {sorted(unknown)}; the checks are {list(CHECKS)}")
+        raise ArgumentValueError(f"unknown checks {sorted(unknown)}; the checks are {list(CHECKS)}")
     return chosen
 
 
@@ -121,7 +122,7 @@ def iter_checks(op: OpLike, samples: Sequence[AnySample] | None = None,
     cases = []
     for index, sample in enumerate(samples):
         if not isinstance(sample, (Sample, ErrorSample)):
-            raise TypeError(f"check_op: expected Sample or ErrorSample objects, got {sample!r}")
+            raise ArgumentTypeError(f"check_op: expected Sample or ErrorSample objects, got {sample!r}")
         table = ERROR_CHECKS if isinstance(sample, ErrorSample) else SAMPLE_CHECKS
         for name, check in table.items():
             if name in chosen:

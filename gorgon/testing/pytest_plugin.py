@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from gorgon.errors import GorgonError
+from gorgon.errors import ArgumentTypeError, ArgumentValueError, GorgonError
 from gorgon.registry import registry
 from gorgon.testing.kit import CheckCase, iter_checks
 from gorgon.testing.report import ConformanceError
@@ -77,11 +77,11 @@ def conformance_params(ops: list[Any], **options: Any) -> list[Any]:
     for op in ops:
         try:
             cases = iter_checks(op, options.get("samples"), options.get("checks"))
+        except (ArgumentTypeError, ArgumentValueError) as exc:
+            pytest.fail(f"@pytest.mark.{MARKER}: {exc}", pytrace=False)
         except (ConformanceError, GorgonError) as exc:
             params.append(pytest.param(partial(_fail, exc), id=f"{_name(op)}-samples"))
             continue
-        except (TypeError, ValueError) as exc:
-            pytest.fail(f"@pytest.mark.{MARKER}: {exc}", pytrace=False)
         params += [pytest.param(partial(_run, case), id=case.id) for case in cases]
     return params
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gorgon.errors import ArgumentTypeError
 from gorgon.op import Op
 from gorgon.registry import registry
 
@@ -36,7 +37,7 @@ def resolve(op: OpLike) -> Target:
         return _of_class(cls, op)
     if callable(op):
         return Target(op.__name__, op, f"{op.__module__}.{op.__qualname__}", op.__module__)
-    raise TypeError(f"check_op: expected an op name, an Op subclass or a function, got {op!r}")
+    raise ArgumentTypeError(f"check_op: expected an op name, an Op subclass or a function, got {op!r}")
 
 
 def _of_class(cls: type[Op], build: Callable[..., Any]) -> Target:

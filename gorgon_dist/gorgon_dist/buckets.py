@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from gorgon import Node
+from gorgon import ArgumentValueError, Node
 
 
 class Bucket:
@@ -48,7 +48,7 @@ def make_buckets(nodes: Sequence[Node], limit_bytes: int) -> list[Bucket]:
     """Buckets for `nodes`: grouped by dtype, each at most `limit_bytes` unless a single
     node is larger."""
     if limit_bytes <= 0:
-        raise ValueError(f"the bucket limit must be positive, got {limit_bytes} bytes")
+        raise ArgumentValueError(f"the bucket limit must be positive, got {limit_bytes} bytes")
     groups: dict[np.dtype, list[list[Node]]] = {}
     for node in nodes:
         buckets = groups.setdefault(node.dtype, [[]])

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from gorgon import ArgumentValueError
+
 
 def local_batch_size(global_batch: int, size: int) -> int:
     """The examples each of `size` ranks gets from a global batch of `global_batch`;
     a ValueError unless the split is even."""
     if size < 1 or global_batch < 1:
-        raise ValueError(f"need a positive batch and rank count, got batch {global_batch} "
-                         f"over {size} ranks")
+        raise ArgumentValueError(f"need a positive batch and rank count, got batch {global_batch} "
+                                 f"over {size} ranks")
     if global_batch % size:
         lower = global_batch - global_batch % size or size
-        raise ValueError(f"a global batch of {global_batch} examples does not split evenly over "
-                         f"{size} ranks; use a multiple of {size} (such as {lower} or "
-                         f"{lower + size}) so every example weighs the same")
+        raise ArgumentValueError(f"a global batch of {global_batch} examples does not split evenly over "
+                                 f"{size} ranks; use a multiple of {size} (such as {lower} or "
+                                 f"{lower + size}) so every example weighs the same")
     return global_batch // size
 
 
@@ -30,6 +32,6 @@ def shard(global_batch: np.ndarray, rank: int, size: int) -> np.ndarray:
     """Rank `rank`'s slice (a view, not a copy) of `global_batch`, split evenly along
     its first axis over `size` ranks."""
     if not 0 <= rank < size:
-        raise ValueError(f"rank {rank} is not one of {size} ranks")
+        raise ArgumentValueError(f"rank {rank} is not one of {size} ranks")
     count = local_batch_size(len(global_batch), size)
     return global_batch[rank * count:(rank + 1) * count]

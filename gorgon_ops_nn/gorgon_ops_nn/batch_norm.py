@@ -8,7 +8,7 @@ import numpy as np
 
 import gorgon as G
 from gorgon import Node, Op, TensorType
-from gorgon.errors import GorgonError
+from gorgon.errors import ArgumentValueError, GorgonError
 from gorgon.infer import real, require_float, shape_error
 from gorgon.types import describe
 from gorgon_ops_nn.moments import center, inverse_std
@@ -41,8 +41,8 @@ def batch_count(op: Op, x: np.ndarray) -> int:
     PyTorch)."""
     count = x.size // x.shape[1] if x.shape[1] else 0
     if count == 1:
-        raise ValueError(f"{op}: training needs more than one value per channel, got input "
-                         f"shape {x.shape}")
+        raise ArgumentValueError(f"{op}: training needs more than one value per channel, got input "
+                                 f"shape {x.shape}")
     return count
 
 

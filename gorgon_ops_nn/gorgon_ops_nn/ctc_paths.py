@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gorgon import ArgumentValueError
+
 
 def padded_targets(targets: np.ndarray, lengths: np.ndarray, blank: int) -> np.ndarray:
     """Targets as (N, S): a padded (N, S) array as is, a 1-D concatenation split by
@@ -29,18 +31,19 @@ def check_lengths(frames: int, classes: int, targets: np.ndarray, input_lengths:
                   target_lengths: np.ndarray, blank: int) -> None:
     """ValueErrors for lengths or labels the log-probabilities and targets cannot hold."""
     if input_lengths.size and (input_lengths.min() < 1 or input_lengths.max() > frames):
-        raise ValueError(f"ctc_loss: input lengths must lie in [1, {frames}], got {input_lengths.tolist()}")
+        raise ArgumentValueError(f"ctc_loss: input lengths must lie in [1, {frames}], "
+                                 f"got {input_lengths.tolist()}")
     limit = targets.shape[1] if targets.ndim == 2 else targets.size
     if target_lengths.size and (target_lengths.min() < 0 or target_lengths.max() > limit
                                 or (targets.ndim == 1 and target_lengths.sum() != targets.size)):
-        raise ValueError(f"ctc_loss: target lengths {target_lengths.tolist()} do not fit targets of "
-                         f"shape {targets.shape}")
+        raise ArgumentValueError(f"ctc_loss: target lengths {target_lengths.tolist()} do not fit "
+                                 f"targets of shape {targets.shape}")
     padded = padded_targets(targets, target_lengths, blank)
     used = np.arange(padded.shape[1]) < target_lengths[:, None]
     labels = padded[used]
     if labels.size and (labels.min() < 0 or labels.max() >= classes or (labels == blank).any()):
-        raise ValueError(f"ctc_loss: target labels must lie in [0, {classes}) and differ from the "
-                         f"blank {blank}")
+        raise ArgumentValueError(f"ctc_loss: target labels must lie in [0, {classes}) and differ "
+                                 f"from the blank {blank}")
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from gorgon.errors import DtypeError
+from gorgon.errors import ArgumentValueError, DtypeError
 
 Initializer = Callable[[tuple[int, ...], Any], np.ndarray]
 Draw = Callable[[np.random.Generator, tuple[int, ...], np.dtype], np.ndarray]
@@ -100,14 +100,14 @@ def he_normal(gain: float = 1.0, seed: int | None = None) -> Initializer:
 def gaussian(mean: float = 0.0, std: float = 1.0, seed: int | None = None) -> Initializer:
     """N(mean, std^2)."""
     if std < 0:
-        raise ValueError(f"gaussian: std {std} must not be negative")
+        raise ArgumentValueError(f"gaussian: std {std} must not be negative")
     return drawing("gaussian", seed, normal_draw(float(mean), lambda shape: float(std)))
 
 
 def uniform(low: float = 0.0, high: float = 1.0, seed: int | None = None) -> Initializer:
     """U(low, high)."""
     if not low < high:
-        raise ValueError(f"uniform: low {low} must be below high {high}")
+        raise ArgumentValueError(f"uniform: low {low} must be below high {high}")
     return drawing("uniform", seed, uniform_draw(lambda shape: float(low), lambda shape: float(high)))
 
 

@@ -24,14 +24,14 @@ from typing import ClassVar
 import numpy as np
 
 from gorgon import Node
-from gorgon.errors import GorgonError
+from gorgon.errors import ArgumentTypeError, ArgumentValueError, GorgonError
 from gorgon.types import describe
 
 
 def require(condition: bool, message: str) -> None:
-    """Raise ValueError(message) unless `condition` holds (hyper-parameter checks)."""
+    """Raise ArgumentValueError(message) unless `condition` holds (hyper-parameter checks)."""
     if not condition:
-        raise ValueError(message)
+        raise ArgumentValueError(message)
 
 
 class Solver:
@@ -86,7 +86,8 @@ class Solver:
 
     def _check_params(self, params: Sequence[Node]) -> list[Node]:
         if isinstance(params, Node) or not isinstance(params, Sequence) or not params:
-            raise TypeError(f"{self.name}: params must be a non-empty list of input nodes, got {params!r}")
+            raise ArgumentTypeError(f"{self.name}: params must be a non-empty list of input nodes, "
+                                    f"got {params!r}")
         for node in params:
             if not isinstance(node, Node) or node.role != "input" or node.dtype.kind != "f":
                 raise GorgonError(f"{self.name}: every parameter must be a float input node, got {node!r}")
