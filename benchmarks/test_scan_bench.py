@@ -33,8 +33,10 @@ def scan_graph(values):
     u = G.matrix(g, G.Float32, values["u"].shape, name="u", value=values["u"].copy())
     b = G.vector(g, G.Float32, values["b"].shape, name="b", value=values["b"].copy())
     target = G.matrix(g, G.Float32, values["target"].shape, name="target", value=values["target"])
-    zeros = G.constant(np.zeros((values["xs"].shape[1], H), np.float32), g)
-    (h, _), _ = G.scan(lstm_step, sequences=xs @ w + b, init=(zeros, zeros), non_sequences=u)
+    steps, batch, inputs = values["xs"].shape
+    xw = G.reshape(G.reshape(xs, (steps * batch, inputs)) @ w + b, (steps, batch, 4 * H))
+    zeros = G.constant(np.zeros((batch, H), np.float32), g)
+    (h, _), _ = G.scan(lstm_step, sequences=xw, init=(zeros, zeros), non_sequences=u)
     loss = G.mean(G.square(h - target))
     return g, [w, u, b], loss
 
