@@ -34,6 +34,8 @@ WORKLOADS = {
              "layers), batch 64 of 1x28x28, float32",
     "conv2d": "conv2d of a batch of 32 3x32x32 images with 32 3x3 filters, padding 1, float32; "
               "forward, and forward+backward",
+    "conv2d 64ch": "conv2d where channels dominate: batch 64 of 64x14x14, 64 3x3 filters, padding 1, "
+                   "float32; forward, and forward+backward",
     "float32 GEMM": "numpy's 1024x1024 float32 matrix product: this machine's BLAS rate, "
                     "the roof for the conv GFLOP/s",
     "compile scaling": "building, differentiating and compiling graphs of 1k to 64k nodes",
