@@ -2,10 +2,12 @@
 T=50, float32) written as one scan node, on the TapeMachine, beside PyTorch's cell loop
 and torch.nn.LSTM in the same run; the input projections of all steps are one GEMM
 outside the loop (as torch.nn.LSTM does). Also: building + differentiating + compiling
-for T = 10 and 200 (the scan's cost does not grow with T; the unrolled graph's does),
+for T = 10 and 100 (a new length's outer graph, the scan body cached: its cost does not grow
+with T; the unrolled graph's does), the body's own one-time trace and compile,
 and the memory of one step: tracemalloc's peak and the buffers the programs hold."""
 
 import tracemalloc
+import types
 
 import numpy as np
 import pytest
@@ -118,7 +120,7 @@ def test_w4_scan_torch_lstm(benchmark, record, torch):
     assert torch.isfinite(benchmark(step))
 
 
-@pytest.mark.parametrize("steps", [10, 200])
+@pytest.mark.parametrize("steps", [10, 100])
 @pytest.mark.parametrize("kind", ["scan", "unrolled"])
 def test_w4_compile_time(benchmark, record, kind, steps):
     record(f"W4 build+grad+compile, T={steps}", f"gorgon {kind}")
@@ -135,6 +137,27 @@ def test_w4_compile_time(benchmark, record, kind, steps):
     else:
         machine = benchmark.pedantic(lambda: trained(build, values)[0], rounds=3, iterations=1)
     assert machine.program.op_count > 0
+
+
+def test_w4_scan_body_trace_and_compile_once(benchmark, record):
+    record("W4 scan body trace+compile (once per step function)", "gorgon scan")
+
+    def fresh():
+        step = types.FunctionType(lstm_step.__code__, globals(), "lstm_step")
+        values = data()
+        g = G.Graph()
+        xw = G.tensor(g, G.Float32, (STEPS, BATCH, 4 * H), value=np.zeros((STEPS, BATCH, 4 * H), np.float32))
+        u = G.matrix(g, G.Float32, values["u"].shape, value=values["u"])
+        zeros = G.constant(np.zeros((BATCH, H), np.float32), g)
+        (h, _), _ = G.scan(step, sequences=xw, init=(zeros, zeros), non_sequences=u)
+        G.grad(G.sum(h), u)
+        bodies = [n.op.body for n in g.nodes if n.op is not None and n.op.name == "scan"]
+        for body in bodies:
+            body.machine(True)
+        return bodies
+
+    bodies = benchmark.pedantic(fresh, rounds=3, iterations=1)
+    assert len(bodies) == 2 and all(b.compiles == 1 for b in bodies)
 
 
 def held_bytes(machine):

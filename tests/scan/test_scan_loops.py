@@ -169,3 +169,38 @@ def test_failed_run_restores_the_body_generators():
     twice.run_all()
     twice.run_all()
     np.testing.assert_array_equal(noise1.value, noise2.value)
+
+
+def test_machines_in_two_threads_share_one_body_safely():
+    import threading
+
+    def step(h, x):
+        return G.tanh(h * 0.5 + x), None
+
+    rng = np.random.default_rng(4)
+    cases, errors = [], []
+    for length in (30, 40):
+        xs = rng.standard_normal((length, 200))
+        g = G.Graph()
+        final, _ = G.scan(step, sequences=G.tensor(g, G.Float64, xs.shape, value=xs),
+                          init=G.constant(np.zeros(200), g))
+        h = np.zeros(200)
+        for x in xs:
+            h = np.tanh(h * 0.5 + x)
+        cases.append((G.TapeMachine(g), final, h))
+
+    def work(machine, final, expected):
+        try:
+            for _ in range(20):
+                machine.run_all()
+                np.testing.assert_allclose(final.value, expected, rtol=1e-12)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=case) for case in cases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert cases[0][1].inputs[0].op.body is cases[1][1].inputs[0].op.body
