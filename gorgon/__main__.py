@@ -13,7 +13,8 @@ from gorgon.testing.console import run_report
 
 
 def plugins_report() -> str:
-    """Each plugin: its distribution and version, what it registered, and its errors."""
+    """Each plugin: its distribution and version, what it registered (ops, solvers,
+    initialisers, and kernels per backend), and its errors."""
     registry.load()
     lines = []
     for info in registry.plugins.values():
@@ -23,6 +24,9 @@ def plugins_report() -> str:
             names = getattr(info, kind)
             if names:
                 lines.append(f"  {kind}: " + " ".join(sorted(names)))
+        for backend in sorted({b for b, _ in info.kernels}):
+            lines.append(f"  kernels ({backend}): "
+                         + " ".join(sorted(op for b, op in info.kernels if b == backend)))
         lines += [f"  ERROR: {failure}" for failure in info.failures]
     lines += [f"{name}: {dist} (not loaded: {reason})" for name, (dist, reason) in registry.skipped.items()]
     lines += [f"ERROR: {problem}" for problem in registry.selection_problems]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gorgon.backends import check_backends
 from gorgon.collector import gc_paused
 from gorgon.errors import ArgumentTypeError, ArgumentValueError, GorgonError
 from gorgon.grad import ancestors
@@ -161,7 +162,8 @@ def check_inputs(graph: Graph, nodes: Sequence[Node], inputs: Sequence[Node]) ->
 def compile(graph: Graph, outputs: Sequence[Node] | None = None,  # noqa: A001 - Gorgonia's name
             forward_only: bool = False, passes: Iterable[str] = PASSES,
             keep: Iterable[Node] = (), inputs: Sequence[Node] | None = None,
-            readable: str = "all") -> tuple[Program, dict[Node, int]]:
+            readable: str = "all", backends: Sequence[str] | None = None,
+            ) -> tuple[Program, dict[Node, int]]:
     """Compile `graph` (or just what `outputs` need) into a Program and a map from each
     readable node to its register. `passes` chooses the compile passes (all by default;
     `()` for none); `keep` lists more nodes whose values must stay readable; `inputs`,
@@ -170,7 +172,9 @@ def compile(graph: Graph, outputs: Sequence[Node] | None = None,  # noqa: A001 -
     every node user code built and every node G.grad returned readable, so the passes
     share and overwrite only the buffers of nodes G.grad built on the way and of the
     passes' own terms; `readable="lean"` lets them reuse everything but the outputs (or
-    sinks), the gradients G.grad last returned per `wrt`, named nodes and `keep`."""
+    sinks), the gradients G.grad last returned per `wrt`, named nodes and `keep`.
+    `backends` (kernel backends in order of preference; default GORGON_BACKENDS, else
+    numpy) is what the fuse pass makes fused kernels for."""
     if not isinstance(graph, Graph):
         raise ArgumentTypeError(f"G.compile needs a G.Graph, got {type(graph).__name__}")
     nodes = select(graph, outputs, forward_only)
@@ -178,7 +182,7 @@ def compile(graph: Graph, outputs: Sequence[Node] | None = None,  # noqa: A001 -
         check_inputs(graph, nodes, inputs)
     passes = check_passes(passes)
     roots = readable_roots(graph, nodes, outputs, keep, readable)
-    optimized = optimize(nodes, roots, passes)
+    optimized = optimize(nodes, roots, passes, check_backends(backends))
     instructions: list[Instruction] = []
     register_of: dict[int, int] = {}
     buffer_register: dict[int, int] = {}

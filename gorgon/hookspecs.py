@@ -87,3 +87,26 @@ def register_onnx(register):
     never import onnx, so a plugin keeps its own dependencies. Exporting a graph with an
     op that has no mapping fails, naming every such op at once.
     """
+
+
+@hookspec
+def register_kernels(register):
+    """Register kernels of a backend for ops (any plugin's): call
+    ``register(op_name, backend, make_kernel)`` once per op and backend name.
+
+    ``make_kernel(op, inputs, output)`` gets the op (its parameters as attributes) and
+    the ``TensorType`` of each input and of the output, and returns a kernel, or None to
+    decline those types (the op then runs on the next preferred backend, numpy last).
+    A kernel is called ``kernel(*arrays, out)`` and writes every element of ``out``; it
+    may have a ``bind(*arrays, out)`` method returning a zero-argument callable that does
+    the same on those arrays (the TapeMachine binds once per binding), or None to decline
+    them. Kernels are made once per op, types and backend, so ``make_kernel`` may compile.
+    ``op_name="fused"`` registers the backend's generator of fused elementwise kernels
+    (``gorgon.passes.fuse.FusedOp``); its ``make_kernel`` may have ``fuses(op, inputs,
+    output)`` saying which ops it can fuse. A kernel may have a ``tolerance`` dict,
+    ``{"float32": (rtol, atol), "float64": (rtol, atol)}``: how far the conformance kit
+    lets it differ from the numpy kernel (default: ``gorgon.testing.BACKEND_TOLERANCE``).
+    A make_kernel that raises, or a kernel that raises where numpy does not, is reported
+    once (a ``gorgon.backends.BackendWarning``) and numpy used instead. Registering one
+    (op, backend) twice is refused, naming both plugins.
+    """

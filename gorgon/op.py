@@ -15,6 +15,16 @@ An op, written once in a plugin, carries side by side:
   entry per input: a node, None (no gradient flows there), or a zero-argument callable
   that builds the node, called only when that input needs a gradient. The engine sums it back over
   broadcast axes and checks its shape and dtype, so rules stay short.
+- `elementwise`: each output element depends only on the input elements at the same
+  (broadcast) position, and the op is pure (UfuncOp says so); `reduction`: the op reduces
+  its one input over the axes `self.axis` (`keepdims` kept). The `fuse` pass joins such
+  ops into one fused node when a kernel backend can generate its kernel.
+- `workspace(*input_types)`: optional, the scratch arrays the kernel needs beyond `out`,
+  as `(shape, dtype)` pairs (none by default). An op that declares some receives them as
+  `forward(*arrays, out=..., work=(...))`: the TapeMachine allocates them once per
+  instruction when it prepares its steps, so a steady-state run allocates nothing; a
+  kernel called with `work=None` (the LispMachine, a direct call) makes its own. A kernel
+  may leave anything in them and must not read what a previous call left;
 - `flops(inputs, output)`: optional, the floating-point operations of one call given
   the input and output TensorTypes (a multiply-add counts 2), or None (the default)
   for an op that does not say; the profiler reports GFLOP/s from it.
@@ -48,6 +58,8 @@ class Op:
     ufunc: ClassVar[Callable[..., Any] | None] = None
     positional_out: ClassVar[bool] = False
     is_view: ClassVar[bool] = False
+    elementwise: ClassVar[bool] = False
+    reduction: ClassVar[bool] = False
 
     def __init__(self, **params: Any):
         for key, value in params.items():
@@ -78,6 +90,11 @@ class Op:
 
     def vjp(self, inputs: Sequence[Node], output: Node, grad_output: Node) -> Sequence[Node | None]:
         raise NonDifferentiable(f"op {self} has no gradient (needed by node {output.name!r})")
+
+    def workspace(self, *inputs: TensorType) -> tuple[tuple[tuple[int, ...], np.dtype], ...]:
+        """The scratch arrays `(shape, dtype)` that `forward` takes as `work=` for inputs of
+        these types; () (the default) for a kernel that needs none and takes no `work`."""
+        return ()
 
     def flops(self, inputs: Sequence[TensorType], output: TensorType) -> int | None:
         """The floating-point operations of one call on these input and output types (a
@@ -121,10 +138,19 @@ def kernel(op: Op, training: bool) -> Callable[..., np.ndarray]:
     return op.forward
 
 
+def workspace(op: Op, arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Fresh scratch arrays for `op` on these input arrays, as its `workspace` declares."""
+    types = [TensorType(a.shape, a.dtype) for a in arrays]
+    return tuple(np.empty(shape, dtype) for shape, dtype in op.workspace(*types))
+
+
 def step(op: Op, arrays: Sequence[np.ndarray], out: np.ndarray, training: bool) -> Callable[[], Any]:
     """A ready-to-call step computing `op(*arrays)` into `out`: the op's numpy ufunc
     called directly (positional `out`, the fastest call numpy has) when it declares
-    one, else its kernel."""
+    one, else its kernel, given its workspace (allocated here, once) when it declares one."""
+    work = workspace(op, arrays)
+    if work:
+        return functools.partial(kernel(op, training), *arrays, out=out, work=work)
     if op.ufunc is not None and op.positional_out:
         return functools.partial(op.ufunc, *arrays, out)
     return functools.partial(op.ufunc or kernel(op, training), *arrays, out=out)
@@ -136,6 +162,7 @@ class UfuncOp(Op):
     np.maximum and np.minimum)."""
 
     positional_out: ClassVar[bool] = True
+    elementwise: ClassVar[bool] = True
 
     def forward(self, *arrays: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return self.ufunc(*arrays, out=out)

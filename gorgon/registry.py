@@ -62,6 +62,7 @@ class PluginInfo:
     ops: list[str] = field(default_factory=list)
     solvers: list[str] = field(default_factory=list)
     initializers: list[str] = field(default_factory=list)
+    kernels: list[tuple[str, str]] = field(default_factory=list)
     failures: list[PluginError] = field(default_factory=list)
 
     @property
@@ -107,6 +108,7 @@ class Registry:
         self.initializers: dict[str, Callable[..., Any]] = {}
         self.rewrites: dict[str, Callable[..., Any]] = {}
         self.onnx: dict[str, Callable[..., Any]] = {}
+        self.kernels: dict[tuple[str, str], Callable[..., Any]] = {}
         self._functions: dict[str, Callable[..., Any]] = {}
         self._extra: list[tuple[str, ModuleType | object]] = []
 
@@ -204,6 +206,9 @@ class Registry:
                             lambda name, factory: self._register_initializer(info, name, factory))
         for impl in manager.hook.register_onnx.get_hookimpls():
             self._call_hook(info, impl.function, lambda name, emit: self._register_onnx(info, name, emit))
+        for impl in manager.hook.register_kernels.get_hookimpls():
+            self._call_hook(info, impl.function,
+                            lambda name, backend, make: self._register_kernel(info, name, backend, make))
 
     def _call_hook(self, info: PluginInfo, hook: Callable, register: Callable) -> None:
         try:
@@ -223,24 +228,26 @@ class Registry:
         elif self._claim(info, "op", self.ops, op.name, op, True, "an op"):
             info.ops.append(op.name)
 
-    def _claim(self, info: PluginInfo, kind: str, table: dict[str, Any], name: Any, thing: Any,
-               valid: bool, expected: str) -> bool:
+    def _claim(self, info: PluginInfo, kind: str, table: dict[Any, Any], name: Any, thing: Any,
+               valid: bool, expected: str, key: Any = None) -> bool:
         """Record `thing` under `name` in `table`, or record why not: not `valid`
         (`expected` says what was), or the name already taken. A name registered twice is
         refused both times: it leaves the table, and asking for it raises the error,
-        which names both plugins."""
+        which names both plugins. `key` is the table's key when not `name` (a kernel's
+        (op name, backend))."""
         if not valid or not isinstance(name, str) or not name.isidentifier():
             self._fail(info, PluginError(f"{info.label} registered {kind} {name!r} as {thing!r}: "
                                          f"expected {expected}"))
             return False
-        if (kind, name) in self.claimed:
-            self._refuse(info, kind, table, name)
+        key = name if key is None else key
+        if (kind, key) in self.claimed:
+            self._refuse(info, kind, table, key)
             return False
-        self.claimed[kind, name] = info.name
-        table[name] = thing
+        self.claimed[kind, key] = info.name
+        table[key] = thing
         return True
 
-    def _refuse(self, info: PluginInfo, kind: str, table: dict[str, Any], name: str) -> None:
+    def _refuse(self, info: PluginInfo, kind: str, table: dict[Any, Any], name: Any) -> None:
         """`name` is registered again, by `info`: neither registration is used, and both
         plugins get the error, which names them both."""
         first = self.plugins[self.claimed[kind, name]]
@@ -251,6 +258,8 @@ class Registry:
         table.pop(name, None)
         if kind in LISTS and name in getattr(first, LISTS[kind]):
             getattr(first, LISTS[kind]).remove(name)
+        if kind == "kernel" and name[::-1] in first.kernels:
+            first.kernels.remove(name[::-1])
         if kind == "rewrite":
             self._rules = [(n, r) for n, r in self._rules if n != name]
         if (kind, name) not in self.conflicts and first is not info:
@@ -310,6 +319,25 @@ class Registry:
     def _register_onnx(self, info: PluginInfo, name: str, emit: Any) -> None:
         self._claim(info, "ONNX mapping", self.onnx, name, emit, callable(emit),
                     "a callable emit(builder, node, inputs)")
+
+    def _register_kernel(self, info: PluginInfo, op_name: str, backend: str, make: Any) -> None:
+        if not (isinstance(backend, str) and backend.isidentifier()) or backend == "numpy":
+            self._fail(info, PluginError(f"{info.label} registered a kernel for {op_name!r} under "
+                                         f"backend {backend!r}: expected a backend name other "
+                                         "than 'numpy'"))
+        elif self._claim(info, "kernel", self.kernels, op_name, make, callable(make),
+                         "a callable make_kernel(op, inputs, output)", (op_name, backend)):
+            info.kernels.append((backend, op_name))
+
+    def kernel_maker(self, op_name: str, backend: str) -> Callable[..., Any] | None:
+        """The `make_kernel` that backend `backend` registered for op `op_name`, or None."""
+        self.load()
+        return self.kernels.get((op_name, backend))
+
+    def backends(self) -> set[str]:
+        """The names of the backends some loaded plugin registers kernels for."""
+        self.load()
+        return {backend for _, backend in self.kernels}
 
     def onnx_mapping(self, op_name: str) -> Callable[..., Any] | None:
         """The ONNX export mapping registered for the op `op_name`, or None."""

@@ -5,6 +5,8 @@ out of `passes=` (of G.compile and the TapeMachine); results are the same either
 - fold:    constant folding;
 - cse:     common-subexpression elimination;
 - dce:     dead-term elimination;
+- fuse:    elementwise chains (and a reduction they feed) become one fused term, when a
+           preferred kernel backend generates fused kernels (gorgon.passes.fuse);
 - inplace: ops that declare it write over an input that dies at that step;
 - share:   liveness-based buffer sharing;
 - view:    ops that declare `is_view` (basic slices) read their input's buffer through a
@@ -19,11 +21,12 @@ from dataclasses import dataclass
 from gorgon.errors import ArgumentTypeError, ArgumentValueError
 from gorgon.node import Node
 from gorgon.passes.ir import Term, from_nodes
+from gorgon.passes.fuse import fuse
 from gorgon.passes.memory import assign_buffers
 from gorgon.passes.rewrite import rewrite
 from gorgon.passes.simplify import cse, dce, fold
 
-PASSES = ("rewrite", "fold", "cse", "dce", "inplace", "share", "view")
+PASSES = ("rewrite", "fold", "cse", "dce", "fuse", "inplace", "share", "view")
 
 
 @dataclass
@@ -46,8 +49,10 @@ def check_passes(passes: Iterable[str]) -> tuple[str, ...]:
     return chosen
 
 
-def optimize(nodes: Sequence[Node], roots: Sequence[Node], passes: Iterable[str]) -> Optimized:
-    """Run the chosen passes over the terms of `nodes`, keeping `roots` computed and readable."""
+def optimize(nodes: Sequence[Node], roots: Sequence[Node], passes: Iterable[str],
+             backends: Sequence[str] = ("numpy",)) -> Optimized:
+    """Run the chosen passes over the terms of `nodes`, keeping `roots` computed and
+    readable; `backends` (in order of preference) is what the fuse pass generates for."""
     chosen = check_passes(passes)
     terms, term_of = from_nodes(nodes)
     replaced: dict[int, Term] = {}
@@ -75,5 +80,14 @@ def optimize(nodes: Sequence[Node], roots: Sequence[Node], passes: Iterable[str]
     if "dce" in chosen:
         terms = dce(terms, root_terms)
     pinned = {id(t) for t in root_terms}
+    if "fuse" in chosen:
+        live = {id(t) for t in dce(terms, root_terms)}
+        terms, fused = fuse(terms, pinned, backends)
+        if fused:
+            term_of = {node: fused.get(id(term), term) for node, term in term_of.items()}
+            root_terms = [term_of[node] for node in roots]
+            pinned = {id(t) for t in root_terms}
+            needed = {id(t) for t in dce(terms, root_terms)}
+            terms = [t for t in terms if id(t) in needed or id(t) not in live]
     count = assign_buffers(terms, pinned, "inplace" in chosen, "share" in chosen, "view" in chosen)
     return Optimized(terms, term_of, count)

@@ -15,7 +15,9 @@ from gorgon.errors import ArgumentTypeError, ArgumentValueError, BindError, Exec
 from gorgon.grad import ancestors, backprop, backward_plan
 from gorgon.graph import Graph
 from gorgon.node import INPUT, Node
+from gorgon.backends import NUMPY, check_backends, lisp_kernel
 from gorgon.op import kernel
+from gorgon.types import TensorType
 from gorgon.vm.arguments import check_graph, check_training, node_list
 from gorgon.vm.guard import concurrent_run, StateKeeper, is_stateful, state_keeper
 from gorgon.vm.vjp import VJPProgram, vjp_program
@@ -43,7 +45,10 @@ class LispMachine(ModeSwitch):
       only of `wrt`;
     - `training`: True/False fixes this machine's mode; None (default) follows the graph's
       (`g.train()` / `g.eval()`). `m.train()` / `m.eval()` set it later;
-    - `profile`: time every kernel and gradient rule of every run, for `m.profile()`.
+    - `profile`: time every kernel and gradient rule of every run, for `m.profile()`;
+    - `backends`: kernel backends in order of preference (`("numba", "numpy")`; default
+      GORGON_BACKENDS, else numpy): each node runs the first one's kernel that has one,
+      numpy last (gorgon.backends). Nothing is fused: there is no compile step.
 
     `.grad` after a run is that run's gradient (None for nodes it did not differentiate).
     A run that fails changes nothing: updated arrays (batch norm's running statistics)
@@ -57,8 +62,9 @@ class LispMachine(ModeSwitch):
                  forward_only: bool = False, backward_only: bool = False, watch_nan: bool = False,
                  watch_inf: bool = False, trace: bool | Tracer | None = None,
                  bind_dual_values: bool = False, training: bool | None = None,
-                 profile: bool = False):
+                 profile: bool = False, backends: Sequence[str] | None = None):
         check_graph("LispMachine", graph)
+        self.backends = check_backends(backends)
         self.training = check_training("LispMachine", training)
         if forward_only and backward_only:
             raise ArgumentValueError("LispMachine: forward_only and backward_only exclude each other")
@@ -143,7 +149,7 @@ class LispMachine(ModeSwitch):
                 nodes = ancestors(([] if self.cost is None else [self.cost]) + (self.outputs or []))
             if self.forward_only:
                 nodes = forward_nodes(nodes)
-            self._planned = [(n, None if n.op is None else self._timed(n, n.op.ufunc or kernel(n.op, mode)),
+            self._planned = [(n, None if n.op is None else self._timed(n, self._kernel(n, mode)),
                               n.inputs) for n in nodes]
             self._stateful = [n for n in nodes if n.op is not None and is_stateful(n.op)]
             self._plan_key = key
@@ -172,6 +178,13 @@ class LispMachine(ModeSwitch):
         if self.profiler is None:
             raise no_profile("LispMachine")
         return self.profiler.profile()
+
+    def _kernel(self, node: Node, mode: bool) -> Callable[..., np.ndarray]:
+        """The node's kernel on the preferred backends (its op's own, allocating, on numpy)."""
+        if self.backends == (NUMPY,):
+            return node.op.ufunc or kernel(node.op, mode)
+        return lisp_kernel(node.op, [TensorType(p.shape, p.dtype) for p in node.inputs],
+                           TensorType(node.shape, node.dtype), mode, self.backends)
 
     def _forward(self) -> dict[Node, np.ndarray]:
         values: dict[Node, np.ndarray] = {}

@@ -21,7 +21,7 @@ from gorgon.errors import BindError, GorgonError
 from gorgon.graph import Graph
 from gorgon.node import Node
 from gorgon.passes import PASSES, check_passes
-from gorgon.op import step
+from gorgon.backends import check_backends, tape_step
 from gorgon.vm.arguments import check_graph, check_training, node_list
 from gorgon.vm.guard import concurrent_run, is_stateful, state_keeper
 from gorgon.vm.memory_plan import MemoryPlan, memory_plan
@@ -47,7 +47,10 @@ class TapeMachine(ModeSwitch):
       for none); `keep`: nodes whose values must stay readable whatever the passes do;
     - `readable`: "all" (default) or "lean", what stays readable after a run (below);
     - `profile`: time every instruction of every run, for `m.profile()` (a separate
-      loop; without it runs read no clock). `m.memory()` is the buffer plan either way.
+      loop; without it runs read no clock). `m.memory()` is the buffer plan either way;
+    - `backends`: kernel backends in order of preference (`("numba", "numpy")`; default
+      GORGON_BACKENDS, else numpy): each op runs the first one's kernel that has one,
+      numpy last (gorgon.backends), and the `fuse` pass makes fused kernels for them.
 
     Readable after a run, by default: inputs, constants, every node user code built, and
     every node G.grad returned; only the buffers of the nodes G.grad built on the way (and
@@ -62,8 +65,10 @@ class TapeMachine(ModeSwitch):
                  trace: bool | Tracer | None = None, bind_dual_values: bool = False,
                  training: bool | None = None, passes: Iterable[str] = PASSES,
                  keep: Iterable[Node] = (), inputs: Sequence[Node] | None = None,
-                 readable: str = "all", profile: bool = False):
+                 readable: str = "all", profile: bool = False,
+                 backends: Sequence[str] | None = None):
         check_graph("TapeMachine", graph)
+        self.backends = check_backends(backends)
         self.passes = check_passes(passes)
         self.readable = check_readable(readable)
         self.keep = node_list("TapeMachine", "keep", keep, graph)
@@ -88,7 +93,8 @@ class TapeMachine(ModeSwitch):
         if self.bind_dual_values:
             keep = keep + list(self.graph.adjoints.values())
         self.program, self.locmap = compile(self.graph, self.outputs, self.forward_only,
-                                            self.passes, keep, self.inputs, self.readable)
+                                            self.passes, keep, self.inputs, self.readable,
+                                            self.backends)
         self.buffers: list[np.ndarray | None] = [None] * self.program.registers
         for ins in self.program.instructions:
             if ins.kind == ALLOC:
@@ -141,8 +147,10 @@ class TapeMachine(ModeSwitch):
         for ins in self._views:
             buffers[ins.out] = ins.term.op.view(*[buffers[a] for a in ins.args])
         mode = self.mode
-        self._steps = [step(ins.term.op, [buffers[a] for a in ins.args], buffers[ins.out], mode)
-                       for ins in self._exec]
+        prepared = [tape_step(ins.term.op, [buffers[a] for a in ins.args], buffers[ins.out], mode,
+                              self.backends) for ins in self._exec]
+        self._steps = [run_step for run_step, _ in prepared]
+        self._fallbacks = [fallback for _, fallback in prepared]
         self._keeper = state_keeper([(ins.term.op, [buffers[a] for a in ins.args])
                                      for ins in self._exec if is_stateful(ins.term.op)])
         self._bindings = self.graph.bindings
@@ -184,24 +192,40 @@ class TapeMachine(ModeSwitch):
             self._busy.release()
 
     def _run_fast(self) -> None:
-        try:
-            for run_step in self._steps:
-                run_step()
-        except Exception as exc:
-            # The loop keeps no position: the failing step is the one `run_step` holds.
-            index = next(i for i, s in enumerate(self._steps) if s is run_step)
-            ins = self._exec[index]
+        steps = self._steps
+        while steps:
+            try:
+                for run_step in steps:
+                    run_step()
+                return
+            except Exception as exc:
+                # The loop keeps no position: the failing step is the one `run_step` holds.
+                index = next(i for i, s in enumerate(self._steps) if s is run_step)
+                self._recover(index, exc)
+                steps = self._steps[index + 1:]
+
+    def _recover(self, index: int, exc: Exception) -> None:
+        """After step `index` raised: run its numpy kernel instead when it was a backend's
+        (which then replaces it), else raise the kernel failure."""
+        ins = self._exec[index]
+        fallback = self._fallbacks[index]
+        if fallback is None:
             raise kernel_failure(ins.term, exc, self._inputs_of(ins)) from exc
+        try:
+            self._steps[index] = fallback.recover(exc)
+        except Exception as numpy_exc:
+            raise kernel_failure(ins.term, numpy_exc, self._inputs_of(ins)) from numpy_exc
+        self._fallbacks[index] = None
 
     def _inputs_of(self, ins: Instruction) -> list[np.ndarray]:
         return [self.buffers[a] for a in ins.args]
 
     def _run_watched(self) -> None:
-        for ins, run_step in zip(self._exec, self._steps):
+        for index, ins in enumerate(self._exec):
             try:
-                run_step()
+                self._steps[index]()
             except Exception as exc:
-                raise kernel_failure(ins.term, exc, self._inputs_of(ins)) from exc
+                self._recover(index, exc)
             out = self.buffers[ins.out]
             if self.tracer is not None:
                 self.tracer(f"{ins}   = {summary(out)}")
@@ -210,12 +234,12 @@ class TapeMachine(ModeSwitch):
     def _run_profiled(self) -> None:
         profiler, watched = self.profiler, self.watch_nan or self.watch_inf or self.tracer is not None
         profiler.start_run()
-        for index, (ins, run_step) in enumerate(zip(self._exec, self._steps)):
+        for index, ins in enumerate(self._exec):
             start = clock()
             try:
-                run_step()
+                self._steps[index]()
             except Exception as exc:
-                raise kernel_failure(ins.term, exc, self._inputs_of(ins)) from exc
+                self._recover(index, exc)
             profiler.record(index, start, clock())
             if watched:
                 out = self.buffers[ins.out]

@@ -31,6 +31,7 @@ class Reduction(Op):
 
     reducer = None
     accumulates = False
+    reduction = True
 
     @classmethod
     def call(cls, x, axis=None, keepdims=False):

@@ -67,6 +67,7 @@ class Gelu(Op):
     `approximate="tanh"` uses 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
 
     name = "gelu"
+    elementwise = True
 
     @classmethod
     def call(cls, x: Node, approximate: str = "none") -> Node:

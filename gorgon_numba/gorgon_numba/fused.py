@@ -1,0 +1,281 @@
+"""Fused elementwise kernels: a fused op's steps become one Numba loop over the elements
+(a parallel loop over the cores for large arrays), each step a scalar expression, the
+last possibly a sum or mean over all, trailing or leading axes.
+
+Inputs either have the loop's shape or broadcast to it along whole leading or trailing
+axis blocks (a bias row, a per-example column, a scalar); other broadcasts, integer or
+mixed dtypes, and ops without an expression here are declined (numpy runs them).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from gorgon import TensorType
+from gorgon_numba.cache import load
+
+PARALLEL_MIN = 1 << 16  # elements from which the loop runs over the cores
+TOLERANCE = {"float32": (2e-5, 1e-6), "float64": (1e-12, 1e-14)}
+FLOATS = ("float32", "float64")
+GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
+GELU_TANH_CUBIC = 0.044715
+
+
+def _unary(template: str) -> Callable[[Any, list[str]], str]:
+    return lambda op, a: template.format(*a)
+
+
+def _clip(op: Any, a: list[str]) -> str:
+    return f"min(max({a[0]}, {float(op.low)!r}), {float(op.high)!r})"
+
+
+def _gelu(op: Any, a: list[str]) -> str | None:
+    x = a[0]
+    if op.approximate == "tanh":
+        return (f"(0.5 * {x} * (1.0 + np.tanh({GELU_TANH_SCALE!r} * ({x} + {GELU_TANH_CUBIC!r} * "
+                f"{x} * {x} * {x}))))")
+    return f"({x} * 0.5 * (1.0 + math.erf({x} * {1 / math.sqrt(2.0)!r})))"
+
+
+EXPRESSIONS: dict[str, Callable[[Any, list[str]], str | None]] = {
+    "add": _unary("({0} + {1})"), "sub": _unary("({0} - {1})"), "mul": _unary("({0} * {1})"),
+    "div": _unary("({0} / {1})"), "pow": _unary("({0} ** {1})"),
+    "maximum": _unary("np.maximum({0}, {1})"), "minimum": _unary("np.minimum({0}, {1})"),
+    "neg": _unary("(-{0})"), "abs": _unary("abs({0})"), "sign": _unary("np.sign({0})"),
+    "exp": _unary("np.exp({0})"), "log": _unary("np.log({0})"), "log1p": _unary("np.log1p({0})"),
+    "expm1": _unary("np.expm1({0})"), "sqrt": _unary("np.sqrt({0})"),
+    "square": _unary("({0} * {0})"), "reciprocal": _unary("(1.0 / {0})"),
+    "sin": _unary("np.sin({0})"), "cos": _unary("np.cos({0})"), "tanh": _unary("np.tanh({0})"),
+    "sigmoid": _unary("(0.5 + 0.5 * np.tanh(0.5 * {0}))"),
+    "softplus": _unary("(max({0}, 0.0) + np.log1p(np.exp(-abs({0}))))"),
+    "relu": _unary("max({0}, 0.0)"), "clip": _clip, "erf": _unary("math.erf({0})"), "gelu": _gelu,
+}
+REDUCTIONS = ("sum", "mean")
+
+
+def fuses(op: Any, inputs: Sequence[TensorType], output: TensorType) -> bool:
+    """Whether this backend can compute `op` inside a fused kernel: an op it has an
+    expression for, or a sum/mean, all on one float dtype."""
+    dtypes = {np.dtype(t.dtype).name for t in (*inputs, output)}
+    if len(dtypes) != 1 or not dtypes <= set(FLOATS):
+        return False
+    if op.name in REDUCTIONS:
+        return True
+    make = EXPRESSIONS.get(op.name)
+    return make is not None and make(op, ["x"] * len(inputs)) is not None
+
+
+def _pad(shape: tuple[int, ...], ndim: int) -> tuple[int, ...]:
+    return (1,) * (ndim - len(shape)) + tuple(shape)
+
+
+def _kind(shape: tuple[int, ...], loop: tuple[int, ...], split: int) -> tuple[bool, bool] | None:
+    """For a broadcasting input: whether it varies over the leading block (axes before
+    `split`) and the trailing block, or None when it broadcasts inside a block."""
+    padded = _pad(shape, len(loop))
+    kinds = []
+    for part, full in ((padded[:split], loop[:split]), (padded[split:], loop[split:])):
+        if part == full and math.prod(full) != 1:
+            kinds.append(True)
+        elif all(d == 1 for d in part):
+            kinds.append(False)
+        else:
+            return None
+    return kinds[0], kinds[1]
+
+
+class Layout:
+    """How the loop runs: `flat` (one loop over every element) or two nested loops over
+    (rows, cols) = (leading block, trailing block), `reduce` None, "all", "cols"
+    (trailing axes, one result per row) or "rows" (leading axes, one per column); each
+    input's 2-d (or flat) view shape and how it is indexed."""
+
+    def __init__(self, loop: tuple[int, ...], split: int | None, reduce: str | None,
+                 kinds: list[tuple[bool, bool]]):
+        self.loop, self.split, self.reduce, self.kinds = loop, split, reduce, kinds
+        size = math.prod(loop)
+        if split is None:
+            self.rows, self.cols = size, 1
+        else:
+            self.rows, self.cols = math.prod(loop[:split]), math.prod(loop[split:])
+
+    def view(self, kind: tuple[bool, bool]) -> tuple[int, ...]:
+        if self.split is None:
+            return (self.rows,) if kind[0] else (1,)
+        return (self.rows if kind[0] else 1, self.cols if kind[1] else 1)
+
+    @property
+    def out_view(self) -> tuple[int, ...]:
+        if self.reduce is None:
+            return (self.rows,) if self.split is None else (self.rows, self.cols)
+        return {"all": (1,), "cols": (self.rows,), "rows": (self.cols,)}[self.reduce]
+
+
+def plan(loop: tuple[int, ...], inputs: Sequence[TensorType], reduce_axes: tuple[int, ...] | None,
+         ) -> Layout | None:
+    """The loop layout for these inputs, or None when their broadcasts do not fit one."""
+    ndim = len(loop)
+    shapes = [tuple(t.shape) for t in inputs]
+    plain = all(_pad(s, ndim) == loop or math.prod(s) == 1 for s in shapes)
+    if reduce_axes is not None and len(reduce_axes) == ndim:
+        return Layout(loop, None, "all", [(_pad(s, ndim) == loop, False) for s in shapes]) if plain else None
+    if reduce_axes is None and plain:
+        return Layout(loop, None, None, [(_pad(s, ndim) == loop and math.prod(loop) != 1, False)
+                                         for s in shapes])
+    if reduce_axes is None:
+        splits: Sequence[tuple[int, str | None]] = [(k, None) for k in range(ndim - 1, 0, -1)]
+    elif reduce_axes == tuple(range(ndim - len(reduce_axes), ndim)):
+        splits = [(ndim - len(reduce_axes), "cols")]
+    elif reduce_axes == tuple(range(len(reduce_axes))):
+        splits = [(len(reduce_axes), "rows")]
+    else:
+        return None
+    for split, reduce in splits:
+        kinds = [_kind(s, loop, split) for s in shapes]
+        if all(k is not None for k in kinds):
+            return Layout(loop, split, reduce, kinds)
+    return None
+
+
+def _literal(value: Any) -> str:
+    number = float(value)
+    if math.isnan(number):
+        return "np.nan"
+    if math.isinf(number):
+        return "np.inf" if number > 0 else "-np.inf"
+    return repr(number)
+
+
+def source(op: Any, layout: Layout, inputs: int, dtype: str, parallel: bool) -> str | None:
+    """The Python source of the fused kernel `kernel(out, a0, a1, ...)`, or None when a
+    step has no expression."""
+    flat = layout.split is None
+    index = {(True, False): "[i]", (False, False): "[0]"} if flat else {
+        (True, True): "[r, c]", (True, False): "[r, 0]", (False, True): "[0, c]", (False, False): "[0, 0]"}
+    names = [f"a{j}" for j in range(inputs)]
+    hoisted, body = [], []
+    for j, kind in enumerate(layout.kinds):
+        (hoisted if kind == (False, False) else body).append(f"v{j} = a{j}{index[kind]}")
+        names[j] = f"v{j}"
+    steps = op.steps
+    result = None
+    for number, step in enumerate(steps):
+        name = f"t{number}"
+        if step.op is None:
+            hoisted.append(f"{name} = T({_literal(step.constant)})")
+        elif step.op.name in REDUCTIONS:
+            result = names[step.args[0]]
+            name = result
+        else:
+            expression = EXPRESSIONS[step.op.name](step.op, [names[a] for a in step.args])
+            if expression is None:
+                return None
+            body.append(f"{name} = T({expression})")
+        names.append(name)
+    last = steps[-1]
+    lines = ["import math", "import numba", "import numpy as np", "", f"T = np.{dtype}", "",
+             f"@numba.njit(cache=True, nogil=True, error_model='numpy', parallel={parallel})",
+             f"def kernel(out, rows, cols, {', '.join(f'a{j}' for j in range(inputs))}):"]
+    lines += [f"    {line}" for line in hoisted]
+    scale = ""
+    if last.op is not None and last.op.name == "mean":
+        count = {"all": "rows", "cols": "cols", "rows": "rows"}[layout.reduce]
+        scale = f" / max({count}, 1)"
+    loop_range = "numba.prange" if parallel else "range"
+    if flat and layout.reduce is None:
+        lines += [f"    for i in {loop_range}(rows):"] + [f"        {b}" for b in body]
+        lines.append(f"        out[i] = {names[-1]}")
+    elif flat:
+        lines += ["    acc = 0.0", f"    for i in {loop_range}(rows):"]
+        lines += [f"        {b}" for b in body] + [f"        acc += {result}", f"    out[0] = T(acc{scale})"]
+    elif layout.reduce is None:
+        lines += [f"    for r in {loop_range}(rows):", "        for c in range(cols):"]
+        lines += [f"            {b}" for b in body] + [f"            out[r, c] = {names[-1]}"]
+    elif layout.reduce == "cols":
+        lines += [f"    for r in {loop_range}(rows):", "        acc = 0.0",
+                  "        for c in range(cols):"]
+        lines += [f"            {b}" for b in body] + [f"            acc += {result}", f"        out[r] = T(acc{scale})"]
+    else:
+        lines += [f"    for c in {loop_range}(cols):", "        acc = 0.0",
+                  "        for r in range(rows):"]
+        lines += [f"            {b}" for b in body] + [f"            acc += {result}", f"        out[c] = T(acc{scale})"]
+    return "\n".join(lines) + "\n"
+
+
+class FusedKernel:
+    """A compiled fused kernel: `kernel(*arrays, out)`, and `bind` for the TapeMachine
+    (the 2-d views made once)."""
+
+    tolerance = TOLERANCE
+
+    def __init__(self, function: Callable[..., None], layout: Layout):
+        self.function = function
+        self.views = [layout.view(k) for k in layout.kinds]
+        self.out_view = layout.out_view
+        self.size = (layout.rows, layout.cols)
+
+    def __call__(self, *arrays: np.ndarray) -> np.ndarray:
+        *inputs, out = arrays
+        target = out.reshape(self.out_view) if out.flags.c_contiguous else np.empty(self.out_view, out.dtype)
+        self.function(target, *self.size,
+                      *[np.ascontiguousarray(a).reshape(v) for a, v in zip(inputs, self.views)])
+        if target.base is not out and target is not out:
+            out[...] = target.reshape(out.shape)
+        return out
+
+    def bind(self, *arrays: np.ndarray) -> Callable[[], None] | None:
+        """The kernel on views of these arrays (strided ones too), or None when one cannot
+        be viewed in the loop's layout (a reshape would copy it, and the copy would not
+        follow the array)."""
+        *inputs, out = arrays
+        views = [a.reshape(v) for a, v in zip(inputs, self.views)]
+        target = out.reshape(self.out_view)
+        pairs = [(target, out), *zip(views, inputs)]
+        if not all(a.size == 0 or np.may_share_memory(v, a) for v, a in pairs):
+            return None
+        return functools.partial(self.function, target, *self.size, *views)
+
+
+def make_fused(op: Any, inputs: Sequence[TensorType], output: TensorType) -> FusedKernel | None:
+    """The compiled kernel of fused op `op` on these types, or None when declined."""
+    dtypes = {np.dtype(t.dtype).name for t in (*inputs, output)} | {s.dtype and np.dtype(s.dtype).name
+                                                                     for s in op.steps}
+    if len(dtypes) != 1 or not dtypes <= set(FLOATS):
+        return None
+    if not all(s.op is None or s.op.name in EXPRESSIONS or s.op.name in REDUCTIONS for s in op.steps):
+        return None
+    last = op.steps[-1]
+    reduce_axes = None
+    if last.op is not None and last.op.name in REDUCTIONS:
+        loop = _value_shape(op, inputs, last.args[0])
+        reduce_axes = tuple(sorted(last.op.axis))
+    else:
+        loop = tuple(output.shape)
+    if any(s.op is not None and s.op.name in REDUCTIONS for s in op.steps[:-1]):
+        return None
+    layout = plan(loop, inputs, reduce_axes)
+    if layout is None:
+        return None
+    parallel = math.prod(loop) >= PARALLEL_MIN
+    text = source(op, layout, len(inputs), dtypes.pop(), parallel)
+    if text is None:
+        return None
+    function = load(text).kernel
+    kernel = FusedKernel(function, layout)
+    dtype = np.dtype(output.dtype)
+    kernel(*[np.ones(t.shape, dtype) for t in inputs], np.empty(output.shape, dtype))  # compile now
+    return kernel
+
+
+def _value_shape(op: Any, inputs: Sequence[TensorType], index: int) -> tuple[int, ...]:
+    if index < len(inputs):
+        return tuple(inputs[index].shape)
+    return tuple(op.steps[index - len(inputs)].shape)
+
+
+make_fused.fuses = fuses

@@ -1,0 +1,13 @@
+"""The `numba` backend's registrations: the fused-kernel generator and one-pass kernels."""
+
+import gorgon as G
+from gorgon_numba.fused import make_fused
+from gorgon_numba.rows import make_layer_norm, make_log_softmax, make_softmax
+
+
+@G.hookimpl
+def register_kernels(register):
+    register("fused", "numba", make_fused)
+    register("softmax", "numba", make_softmax)
+    register("log_softmax", "numba", make_log_softmax)
+    register("layer_norm", "numba", make_layer_norm)
