@@ -118,7 +118,6 @@ class Body:
             carry_in, slice_in, param_in = buffers[:nc], buffers[nc:nc + ns], buffers[nc + ns:]
             for buffer, value in zip(carry_in + param_in, list(init) + list(params)):
                 buffer[...] = value
-            staged = [np.empty(n.shape, n.dtype) for n in self.new_carries]
             values = None
             for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
                 for buffer, sequence in zip(slice_in, sequences):
@@ -127,14 +126,28 @@ class Body:
                 if values is None:  # the machine's buffers stay the same from step to step
                     values = [machine.value_of(n) for n in self.outputs]
                     news = [machine.value_of(n) for n in self.new_carries]
+                    staged = _staging(news, carry_in)
                 for store, value in zip(per_step, values):
                     store[t] = value
-                for stage, value in zip(staged, news):
-                    stage[...] = value
-                for buffer, stage in zip(carry_in, staged):
-                    buffer[...] = stage
+                if staged is not None:
+                    for stage, value in zip(staged, news):
+                        stage[...] = value
+                    for buffer, stage in zip(carry_in, staged):
+                        buffer[...] = stage
+                else:
+                    for buffer, value in zip(carry_in, news):
+                        buffer[...] = value
             for final, buffer in zip(finals, carry_in):
                 final[...] = buffer
+
+
+def _staging(news: Sequence[np.ndarray], carry_in: Sequence[np.ndarray]) -> list[np.ndarray] | None:
+    """Buffers to stage the new carried state in when some of it reads the carried-in
+    buffers (a carry passed on unchanged or swapped, a view of one); None when it can be
+    copied into them directly."""
+    if any(np.shares_memory(new, old) for new in news for old in carry_in):
+        return [np.empty_like(new) for new in news]
+    return None
 
 
 def _view_base(node: Node) -> Node:

@@ -204,3 +204,22 @@ def test_machines_in_two_threads_share_one_body_safely():
         thread.join()
     assert not errors
     assert cases[0][1].inputs[0].op.body is cases[1][1].inputs[0].op.body
+
+
+@pytest.mark.parametrize("machine", MACHINES)
+def test_carries_swapped_or_passed_on_unchanged(machine):
+    g = G.Graph()
+    a0 = G.vector(g, G.Float64, 2, value=np.array([1.0, 2.0]))
+    b0 = G.vector(g, G.Float64, 2, value=np.array([10.0, 20.0]))
+    xs = G.tensor(g, G.Float64, (3, 2), value=np.arange(6.0).reshape(3, 2))
+    (a, b, c), _ = G.scan(lambda a, b, c, x: ((b, a, c), None), sequences=xs, init=(a0, b0, a0))
+    (d, e), _ = G.scan(lambda d, e, x: ((e[::-1], d + x), None), sequences=xs, init=(a0, b0))
+    run(g, machine)
+    np.testing.assert_array_equal(a.value, [10.0, 20.0])
+    np.testing.assert_array_equal(b.value, [1.0, 2.0])
+    np.testing.assert_array_equal(c.value, [1.0, 2.0])
+    d_, e_ = np.array([1.0, 2.0]), np.array([10.0, 20.0])
+    for x in np.arange(6.0).reshape(3, 2):
+        d_, e_ = e_[::-1], d_ + x
+    np.testing.assert_array_equal(d.value, d_)
+    np.testing.assert_array_equal(e.value, e_)
