@@ -68,7 +68,8 @@ def normalize(op_name, subscripts, shapes):
 
 
 def letter_sizes(op, subscripts, *nodes):
-    """Each letter's size, broadcasting size-1 axes; a mismatch fails naming the nodes."""
+    """Each letter's size, broadcasting size-1 axes (against any size, 0 included: an
+    empty batch stays empty); a mismatch fails naming the nodes."""
     terms = subscripts.split("->")[0].split(",")
     sizes = {}
     for term, node in zip(terms, nodes):
@@ -76,7 +77,7 @@ def letter_sizes(op, subscripts, *nodes):
             known = sizes.get(letter, 1)
             if size != known and 1 not in (size, known):
                 raise shape_error(op, f"index {letter!r} has sizes {known} and {size}", *nodes)
-            sizes[letter] = max(known, size)
+            sizes[letter] = size if known == 1 else known
     return sizes
 
 

@@ -19,7 +19,7 @@ def split_bounds(op_name, size, sections):
         if sections <= 0 or size % sections:
             raise ArgumentValueError(f"{op_name}: cannot split an axis of size {size} into {sections} "
                                      "equal pieces")
-        points = list(range(size // sections, size, size // sections))
+        points = [size // sections * i for i in range(1, sections)]  # all 0 on an empty axis
     else:
         try:
             points = [int(p) for p in sections]

@@ -218,6 +218,8 @@ def norm_samples():
         ErrorSample(randn(2, 3, 4), ord=1, error=ArgumentValueError, match="needs axis="),
         ErrorSample(randn(2, 3, 4), ord=1, axis=(0, 1, 2), error=ArgumentValueError, match="1 or 2 axes"),
         ErrorSample(np.arange(3), error=DtypeError, match="float"),
+        ErrorSample(np.zeros((3, 0)), ord=-np.inf, axis=1, error=ShapeError, match="minimum over axis 1"),
+        ErrorSample(np.zeros((3, 0)), ord=-1, error=ShapeError, match="minimum over axis 1"),
     ]
 
 

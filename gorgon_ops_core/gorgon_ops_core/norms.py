@@ -59,10 +59,23 @@ class Norm(Op):
         """Whether this is the 2-norm of all the axes as one vector."""
         return self.ord in (None, "fro") or (len(self.axis) == 1 and self.ord == 2.0)
 
+    def minimum_axis(self):
+        """The axis this norm takes a minimum over (-inf: of |x|, or for a matrix of the
+        rows' sums; -1: of the columns' sums); None for the other ords."""
+        if self.ord == -math.inf:
+            return self.axis[0]
+        if self.ord == -1.0 and len(self.axis) == 2:
+            return self.axis[1]
+        return None
+
     def infer(self, x):
         dtype = require_float(self, x)
         if self.ord in (2.0, "nuc") and len(self.axis) == 2 and any(x.shape[a] == 0 for a in self.axis):
             raise shape_error(self, "cannot take a spectral norm of an empty matrix", x)
+        minimum = self.minimum_axis()
+        if minimum is not None and x.shape[minimum] == 0:
+            raise shape_error(self, f"ord={self.ord!r} takes a minimum over axis {minimum}, which is "
+                              "empty: a minimum of nothing is undefined (numpy raises too)", x)
         kept = kept_shape(x.shape, self.axis)
         shape = kept if self.keepdims else tuple(d for i, d in enumerate(x.shape) if i not in self.axis)
         return TensorType(shape, dtype)
