@@ -23,6 +23,7 @@ from gorgon.vm.guard import concurrent_run, StateKeeper, is_stateful, state_keep
 from gorgon.vm.vjp import VJPProgram, vjp_program
 from gorgon.vm.mode import ModeSwitch
 from gorgon.vm.profile import Profile, Profiler, clock, entry, no_profile
+from gorgon.vm.threads import blas_context, check_blas_threads
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
 
 
@@ -48,7 +49,9 @@ class LispMachine(ModeSwitch):
     - `profile`: time every kernel and gradient rule of every run, for `m.profile()`;
     - `backends`: kernel backends in order of preference (`("numba", "numpy")`; default
       GORGON_BACKENDS, else numpy): each node runs the first one's kernel that has one,
-      numpy last (gorgon.backends). Nothing is fused: there is no compile step.
+      numpy last (gorgon.backends). Nothing is fused: there is no compile step;
+    - `blas_threads`: the threads BLAS may use during a run (default GORGON_BLAS_THREADS,
+      else BLAS's own setting; see gorgon.vm.threads).
 
     `.grad` after a run is that run's gradient (None for nodes it did not differentiate).
     A run that fails changes nothing: updated arrays (batch norm's running statistics)
@@ -62,7 +65,8 @@ class LispMachine(ModeSwitch):
                  forward_only: bool = False, backward_only: bool = False, watch_nan: bool = False,
                  watch_inf: bool = False, trace: bool | Tracer | None = None,
                  bind_dual_values: bool = False, training: bool | None = None,
-                 profile: bool = False, backends: Sequence[str] | None = None):
+                 profile: bool = False, backends: Sequence[str] | None = None,
+                 blas_threads: int | None = None):
         check_graph("LispMachine", graph)
         self.backends = check_backends(backends)
         self.training = check_training("LispMachine", training)
@@ -88,6 +92,8 @@ class LispMachine(ModeSwitch):
         self._sinks: tuple[int, Node | None] = (-1, None)
         self.grads: dict[Node, np.ndarray] = {}
         self.profiler = Profiler("nodes") if profile else None
+        self.blas_threads = check_blas_threads(blas_threads)
+        self._blas = blas_context(self.blas_threads)
         self._busy = threading.Lock()
         self._owner: int | None = None
 
@@ -104,8 +110,9 @@ class LispMachine(ModeSwitch):
             if self.profiler is not None:
                 self.profiler.start_run()
             try:
-                values = self._last_forward() if self.backward_only else self._forward()
-                grads = {} if self.forward_only else self._backward(values)
+                with self._blas:
+                    values = self._last_forward() if self.backward_only else self._forward()
+                    grads = {} if self.forward_only else self._backward(values)
             except BaseException:
                 if keeper is not None:
                     keeper.restore(saved)

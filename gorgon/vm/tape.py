@@ -27,6 +27,7 @@ from gorgon.vm.guard import concurrent_run, is_stateful, state_keeper
 from gorgon.vm.memory_plan import MemoryPlan, memory_plan
 from gorgon.vm.mode import ModeSwitch
 from gorgon.vm.profile import Profile, Profiler, clock, entry, no_profile
+from gorgon.vm.threads import blas_context, check_blas_threads
 from gorgon.vm.watch import Tracer, check_finite, kernel_failure, make_tracer, summary
 
 
@@ -50,7 +51,9 @@ class TapeMachine(ModeSwitch):
       loop; without it runs read no clock). `m.memory()` is the buffer plan either way;
     - `backends`: kernel backends in order of preference (`("numba", "numpy")`; default
       GORGON_BACKENDS, else numpy): each op runs the first one's kernel that has one,
-      numpy last (gorgon.backends), and the `fuse` pass makes fused kernels for them.
+      numpy last (gorgon.backends), and the `fuse` pass makes fused kernels for them;
+    - `blas_threads`: the threads BLAS may use during a run (default GORGON_BLAS_THREADS,
+      else BLAS's own setting; see gorgon.vm.threads).
 
     Readable after a run, by default: inputs, constants, every node user code built, and
     every node G.grad returned; only the buffers of the nodes G.grad built on the way (and
@@ -66,7 +69,7 @@ class TapeMachine(ModeSwitch):
                  training: bool | None = None, passes: Iterable[str] = PASSES,
                  keep: Iterable[Node] = (), inputs: Sequence[Node] | None = None,
                  readable: str = "all", profile: bool = False,
-                 backends: Sequence[str] | None = None):
+                 backends: Sequence[str] | None = None, blas_threads: int | None = None):
         check_graph("TapeMachine", graph)
         self.backends = check_backends(backends)
         self.passes = check_passes(passes)
@@ -82,6 +85,8 @@ class TapeMachine(ModeSwitch):
         self.tracer = make_tracer(trace)
         self.bind_dual_values = bind_dual_values
         self.profiler = Profiler() if profile else None
+        self.blas_threads = check_blas_threads(blas_threads)
+        self._blas = blas_context(self.blas_threads)
         self._ran = False
         self._busy = threading.Lock()
         self._owner: int | None = None
@@ -176,12 +181,13 @@ class TapeMachine(ModeSwitch):
             keeper = self._keeper
             saved = None if keeper is None else keeper.save()
             try:
-                if self.profiler is not None:
-                    self._run_profiled()
-                elif self.watch_nan or self.watch_inf or self.tracer is not None:
-                    self._run_watched()
-                else:
-                    self._run_fast()
+                with self._blas:
+                    if self.profiler is not None:
+                        self._run_profiled()
+                    elif self.watch_nan or self.watch_inf or self.tracer is not None:
+                        self._run_watched()
+                    else:
+                        self._run_fast()
             except BaseException:
                 if keeper is not None:
                     keeper.restore(saved)
