@@ -133,14 +133,18 @@ def _zero_gaps(packed: np.ndarray, regions: Sequence[Region]) -> None:
 
 
 class ScanPart(Op):
-    """`scan_part{scan, index}(packed)`: one result of a scan, a view of its region."""
+    """`scan_part{scan, index}(packed)`: one result of a scan, a view of its region
+    (`whole` is the result's own shape; `region.shape` may be a reshaping of it, as the
+    stacked (T * N, K) a hoisted gradient GEMM reads)."""
 
     name = "scan_part"
     is_view = True
 
-    def __init__(self, scan: str, index: int, region: Region, size: int, dtype: np.dtype):
+    def __init__(self, scan: str, index: int, region: Region, size: int, dtype: np.dtype,
+                 whole: tuple[int, ...] | None = None):
         super().__init__(scan=scan, index=index, offset=region.offset, shape=region.shape,
-                         dtype=region.dtype, size=size, packed=np.dtype(dtype))
+                         dtype=region.dtype, size=size, packed=np.dtype(dtype),
+                         whole=region.shape if whole is None else whole)
         self.region = region
 
     def __str__(self) -> str:
@@ -161,8 +165,14 @@ class ScanPart(Op):
         np.copyto(out, self.region.of(packed))
         return out
 
+    def flat(self) -> ScanPart:
+        """The same region read as 2-D: its leading axes merged."""
+        shape = (int(np.prod(self.shape[:-1], dtype=np.int64)), self.shape[-1])
+        return ScanPart(self.scan, self.index, Region(self.offset, shape, self.dtype), self.size,
+                        self.packed, self.whole)
+
     def vjp(self, inputs: Sequence[Node], output: Node, grad_output: Node) -> list:
-        cotangent = ScanCotangent(self.scan, self.index, self.region, self.size, self.packed)
+        cotangent = ScanCotangent(self.scan, self.index, self.region, self.size, self.packed, self.whole)
         return [apply(cotangent, grad_output)]
 
 
@@ -171,9 +181,11 @@ class ScanCotangent(Op):
 
     name = "scan_cotangent"
 
-    def __init__(self, scan: str, index: int, region: Region, size: int, dtype: np.dtype):
+    def __init__(self, scan: str, index: int, region: Region, size: int, dtype: np.dtype,
+                 whole: tuple[int, ...] | None = None):
         super().__init__(scan=scan, index=index, offset=region.offset, shape=region.shape,
-                         dtype=region.dtype, size=size, packed=np.dtype(dtype))
+                         dtype=region.dtype, size=size, packed=np.dtype(dtype),
+                         whole=region.shape if whole is None else whole)
         self.region = region
 
     def __str__(self) -> str:
@@ -193,7 +205,8 @@ class ScanCotangent(Op):
         return out
 
     def vjp(self, inputs: Sequence[Node], output: Node, grad_output: Node) -> list:
-        return [apply(ScanPart(self.scan, self.index, self.region, self.size, self.packed), grad_output)]
+        return [apply(ScanPart(self.scan, self.index, self.region, self.size, self.packed, self.whole),
+                      grad_output)]
 
 
 def part_op(op: Scan, steps: int, index: int) -> ScanPart:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from gorgon.errors import NonDifferentiable
+from gorgon.grad import ancestors
 from gorgon.graph import Graph
 from gorgon.inputs import tensor
 from gorgon.node import CONSTANT, OPERATION, Node
@@ -21,7 +22,7 @@ from gorgon.op import apply, constant
 from gorgon.registry import registry
 from gorgon.scan.backprop import multi_backprop
 from gorgon.scan.body import Body
-from gorgon.scan.ops import Scan, ScanCotangent, part, part_op
+from gorgon.scan.ops import Scan, ScanCotangent, ScanPart, part, part_op
 
 
 def _floats(nodes: Sequence[Node]) -> list[int]:
@@ -39,6 +40,8 @@ def cotangents(gradient: Node) -> dict[int, Node] | None:
         tree.append(node)
         if isinstance(node.op, ScanCotangent):
             index, value = node.op.index, node.inputs[0]
+            if value.shape != node.op.whole:
+                value = registry.function("reshape")(value, node.op.whole)
             found[index] = value if index not in found else registry.function("add")(found[index], value)
         elif node.op is not None and node.op.name == "add" and len(node.inputs) == 2:
             stack.extend(node.inputs)
@@ -72,6 +75,8 @@ def backward_body(body: Body, seeded: tuple[int, ...]) -> Body:
         elif node.role == OPERATION:
             read[node] = Node(graph, OPERATION, node.shape, node.dtype, op=node.op,
                               inputs=tuple(read[p] for p in node.inputs))
+        else:  # a placeholder the body left out (nothing it computes reads it)
+            read[node] = tensor(graph, node.dtype, node.shape, name=node.name)
     add = registry.function("add")
     seeds: dict[Node, Node] = {}
     for key, seed in [(body.new_carries[i], g) for i, g in zip(carries, gc)] + \
@@ -100,8 +105,10 @@ def backward_body(body: Body, seeded: tuple[int, ...]) -> Body:
             for term in rest:
                 total = add(total, term)
             new_carries.append(total)
-    backward = Body(f"{body.name}_grad", graph, gc + acc, slices, ps, new_carries, outputs)
-    backward.accumulated, backward.hoisted = accumulated, hoisted
+    used = set(ancestors(new_carries + outputs))
+    kept = [k for k, placeholder in enumerate(slices) if placeholder in used]
+    backward = Body(f"{body.name}_grad", graph, gc + acc, [slices[k] for k in kept], ps, new_carries, outputs)
+    backward.accumulated, backward.hoisted, backward.kept = accumulated, hoisted, kept
     return backward
 
 
@@ -163,13 +170,20 @@ def scan_vjp(op: Scan, inputs: Sequence[Node], output: Node, gradient: Node) -> 
     carries = _floats(body.carries)
     b_init = [found[count + i] if count + i in found else zeros(init[i]) for i in carries]
     b_init += [zeros(params[i]) for i in backward.accumulated]
-    b_seqs = [found[j] for j in seeded]
-    stored, store_op = output, op
-    if not op.store:  # run the loop again, keeping its residuals (a second order)
-        store_op = Scan(body, op.reverse, op.length, store=True)
-        stored = apply(store_op, *inputs)
-    b_seqs += [apply(part_op(store_op, steps, body.n_user + r), stored) for r in range(len(body.residuals))]
-    b_seqs += list(sequences)
+    needed = set(backward.kept) | {index for pairs in backward.hoisted.values()
+                                   for source in pairs for kind, index in source if kind == "slice"}
+    every: list[Node | None] = [found[j] for j in seeded]
+    residuals = range(len(every), len(every) + len(body.residuals))
+    every += [None] * len(body.residuals) + list(sequences)
+    if any(k in needed for k in residuals):
+        stored, store_op = output, op
+        if not op.store:  # run the loop again, keeping its residuals (a second order)
+            store_op = Scan(body, op.reverse, op.length, store=True)
+            stored = apply(store_op, *inputs)
+        for r, k in enumerate(residuals):
+            if k in needed:
+                every[k] = apply(part_op(store_op, steps, body.n_user + r), stored)
+    b_seqs = [every[k] for k in backward.kept]
     reverse_op = Scan(backward, not op.reverse, None if b_seqs else steps, store=False)
     node = apply(reverse_op, *b_init, *b_seqs, *params)
     outs = reverse_op.stacked
@@ -180,7 +194,7 @@ def scan_vjp(op: Scan, inputs: Sequence[Node], output: Node, gradient: Node) -> 
         result[len(init) + i] = _lazy(node, position)
     accumulated = {i: outs + len(carries) + k for k, i in enumerate(backward.accumulated)}
     for i in _floats(body.params):
-        result[len(init) + len(sequences) + i] = _param_gradient(node, b_seqs, accumulated.get(i),
+        result[len(init) + len(sequences) + i] = _param_gradient(node, every, accumulated.get(i),
                                                                   backward.hoisted.get(i, []))
     return result
 
@@ -193,6 +207,8 @@ def _param_gradient(node: Node, sequences: list[Node], accumulated: int | None,
         def stacked(source: tuple[str, int]) -> Node:
             kind, index = source
             value = sequences[index] if kind == "slice" else part(node, index)
+            if isinstance(value.op, ScanPart):
+                return apply(value.op.flat(), value.inputs[0])
             return registry.function("reshape")(value, (value.shape[0] * value.shape[1], value.shape[2]))
 
         total = None if accumulated is None else part(node, accumulated)
