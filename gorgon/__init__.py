@@ -18,7 +18,7 @@ from gorgon.hookspecs import hookimpl
 from gorgon.inputs import constant, let, matrix, scalar, tensor, vector
 from gorgon.node import Node
 from gorgon.op import Op, UfuncOp, apply
-from gorgon.registry import init, ops, registry, solvers
+from gorgon.registry import PluginWarning, init, ops, registry, solvers
 from gorgon.scan import ScanResult, scan
 from gorgon.types import TensorType
 from gorgon.vm import LispMachine, TapeMachine
@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ArgumentTypeError", "ArgumentValueError", "BindError", "Bool", "ConcurrentRunError", "DtypeError", "ExecutionError", "Float32", "Float64", "GorgonError",
     "GradError", "Graph", "InfError", "Int32", "Int64", "LispMachine", "NaNError", "Node",
-    "NonDifferentiable", "Op", "OpNotFound", "PluginError", "Program", "ShapeError",
+    "NonDifferentiable", "Op", "OpNotFound", "PluginError", "PluginWarning", "Program", "ShapeError",
     "ScanResult", "TapeMachine", "TensorType", "UfuncOp", "apply", "compile", "constant", "function", "grad",
     "hookimpl", "init", "let", "matrix", "ops", "registry", "scalar", "solvers", "tensor",
     "vector",
