@@ -5,19 +5,7 @@ import numpy as np
 
 from gorgon import DtypeError, ShapeError
 from gorgon.testing import ErrorSample, Sample
-
-rng = np.random.default_rng(1)
-
-
-def randn(*shape):
-    return rng.standard_normal(shape)
-
-
-def distinct(*shape):
-    """Values with no ties and far apart, so each window's maximum is unique and stays so
-    under finite-difference steps."""
-    count = int(np.prod(shape))
-    return rng.permutation(count).reshape(shape) * 0.25 + randn(*shape) * 0.01
+from gorgon_ops_conv.samples import distinct, randn
 
 
 def conv1d_samples():

@@ -1,7 +1,7 @@
 """Empty batches in the ops added after the issue-10 sweep (einsum, tensordot, norm,
-split and the other new core and nn ops): a 0-sized batch that numpy / PyTorch accept
-works on both machines, values and gradients; what numpy refuses is refused when the
-node is built."""
+split and the other new core ops; the nn ops of issue 11): a 0-sized batch that numpy /
+PyTorch accept works on both machines, values and gradients; what numpy refuses is
+refused when the node is built, naming the op."""
 
 import math
 import re
