@@ -26,23 +26,37 @@ GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
 GELU_TANH_CUBIC = 0.044715
 
 
-def _unary(template: str) -> Callable[[Any, list[str]], str]:
-    return lambda op, a: template.format(*a)
+def _unary(template: str) -> Callable[[Any, list[str], str], str]:
+    return lambda op, a, dtype: template.format(*a)
 
 
-def _clip(op: Any, a: list[str]) -> str:
+def _clip(op: Any, a: list[str], dtype: str) -> str:
     return f"min(max({a[0]}, {float(op.low)!r}), {float(op.high)!r})"
 
 
-def _gelu(op: Any, a: list[str]) -> str | None:
+def _gelu(op: Any, a: list[str], dtype: str) -> str | None:
     x = a[0]
     if op.approximate == "tanh":
         return (f"(0.5 * {x} * (1.0 + np.tanh({GELU_TANH_SCALE!r} * ({x} + {GELU_TANH_CUBIC!r} * "
                 f"{x} * {x} * {x}))))")
+    if dtype == "float32":
+        return f"({x} * normal_cdf32({x}))"
     return f"({x} * 0.5 * (1.0 + math.erf({x} * {1 / math.sqrt(2.0)!r})))"
 
 
-EXPRESSIONS: dict[str, Callable[[Any, list[str]], str | None]] = {
+# The standard normal CDF for float32 results: Abramowitz & Stegun 7.1.26 (erfc to 1.5e-7
+# absolute), one float32 exp instead of erf's series; float64 keeps math.erf.
+HELPERS = """
+@numba.njit(cache=True, inline="always")
+def normal_cdf32(x):
+    z = abs(x) * 0.7071067811865476
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
+    tail = 0.5 * poly * np.exp(np.float32(-z * z))
+    return 1.0 - tail if x >= 0 else tail
+"""
+
+EXPRESSIONS: dict[str, Callable[[Any, list[str], str], str | None]] = {
     "add": _unary("({0} + {1})"), "sub": _unary("({0} - {1})"), "mul": _unary("({0} * {1})"),
     "div": _unary("({0} / {1})"), "pow": _unary("({0} ** {1})"),
     "maximum": _unary("np.maximum({0}, {1})"), "minimum": _unary("np.minimum({0}, {1})"),
@@ -67,7 +81,7 @@ def fuses(op: Any, inputs: Sequence[TensorType], output: TensorType) -> bool:
     if op.name in REDUCTIONS:
         return True
     make = EXPRESSIONS.get(op.name)
-    return make is not None and make(op, ["x"] * len(inputs)) is not None
+    return make is not None and make(op, ["x"] * len(inputs), dtypes.pop()) is not None
 
 
 def _pad(shape: tuple[int, ...], ndim: int) -> tuple[int, ...]:
@@ -172,13 +186,13 @@ def source(op: Any, layout: Layout, inputs: int, dtype: str, parallel: bool) -> 
             result = names[step.args[0]]
             name = result
         else:
-            expression = EXPRESSIONS[step.op.name](step.op, [names[a] for a in step.args])
+            expression = EXPRESSIONS[step.op.name](step.op, [names[a] for a in step.args], dtype)
             if expression is None:
                 return None
             body.append(f"{name} = T({expression})")
         names.append(name)
     last = steps[-1]
-    lines = ["import math", "import numba", "import numpy as np", "", f"T = np.{dtype}", "",
+    lines = ["import math", "import numba", "import numpy as np", "", f"T = np.{dtype}", HELPERS,
              f"@numba.njit(cache=True, nogil=True, error_model='numpy', parallel={parallel})",
              f"def kernel(out, rows, cols, {', '.join(f'a{j}' for j in range(inputs))}):"]
     lines += [f"    {line}" for line in hoisted]
