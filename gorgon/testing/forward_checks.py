@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from gorgon.graph import Graph
 from gorgon.node import Node
-from gorgon.op import Op, kernel
+from gorgon.op import Op, kernel, workspace
 from gorgon.testing.build import build, make_inputs
 from gorgon.testing.numeric import assert_close, evaluate, same
 from gorgon.testing.report import Mismatch
@@ -37,7 +38,8 @@ def check_inference(target: Target, sample: Sample) -> None:
 def check_out_kernel(target: Target, sample: Sample) -> None:
     """Every op's kernel (in both modes, for mode-dependent ops), given `out=` full of
     garbage, writes all of it, returns it, agrees with its allocating call and leaves
-    its inputs alone (but for those it declares in `updates`); an op declaring `is_view`
+    its inputs alone (but for those it declares in `updates`), given its declared
+    `workspace` full of garbage as `work=` when it declares one; an op declaring `is_view`
     returns from `view(...)` a view of its first input's memory holding the same values,
     which follows that input when it changes."""
     built = build(target, sample)
@@ -53,11 +55,22 @@ def check_out_kernel(target: Target, sample: Sample) -> None:
             originals = [a.copy() for a in arrays]
             expected = np.asarray(forward(*arrays))
             _check_untouched(node.op, originals, arrays, "forward(...)")
-            _check_out(node, forward, originals, expected)
-            _check_inplace(node, forward, originals, expected)
+            with_work = with_workspace(node.op, forward, arrays)
+            _check_out(node, with_work, originals, expected)
+            _check_inplace(node, with_work, originals, expected)
             _check_view(node, originals, expected)
             if training == node.graph.training:
                 values[node] = expected
+
+
+def with_workspace(op: Op, forward: Callable[..., np.ndarray],
+                   arrays: list[np.ndarray]) -> Callable[..., np.ndarray]:
+    """`forward` given the op's declared workspace, filled with garbage, as `work=`
+    (the TapeMachine's call); `forward` itself for an op that declares none."""
+    work = workspace(op, arrays)
+    for scratch in work:
+        scratch.fill(garbage(scratch.dtype)[0])
+    return functools.partial(forward, work=work) if work else forward
 
 
 def garbage(dtype: np.dtype) -> list[object]:

@@ -17,6 +17,8 @@ from gorgon_ops_nn.class_weights import (check_ignore_index, check_label_reducti
 from gorgon_ops_nn.reduction import (check_reduction, reduction_scale, require_nonempty,
                                      scalar_result)
 from gorgon_ops_nn.softmax import log_softmax_into, softmax_into
+from gorgon_ops_nn.softmax_work import (column_types, label_positions, label_types, log_softmax_work,
+                                        softmax_work)
 
 
 def check_inputs(op: Op, logits: Node, target: Node, *others: Node) -> np.dtype:
@@ -46,6 +48,22 @@ def label_index(labels: np.ndarray, classes: int) -> np.ndarray:
         raise IndexError(f"class labels must lie in [0, {classes}), got values from "
                          f"{labels.min()} to {labels.max()}")
     return labels[..., None]
+
+
+def subtract_one_at_labels(result: np.ndarray, labels: np.ndarray,
+                           scratch: tuple[np.ndarray, ...] | None) -> None:
+    """result[..., label] -= 1 for each example, in the `scratch` of label_types when given
+    (and `result` is C-ordered), else with numpy's allocating take/put_along_axis."""
+    index = label_index(labels, result.shape[-1])
+    if scratch is None or not result.flags.c_contiguous:
+        np.put_along_axis(result, index, np.take_along_axis(result, index, -1) - 1, -1)
+        return
+    positions, picked = scratch
+    flat = result.reshape(-1)
+    label_positions(labels, result.shape[-1], positions)
+    np.take(flat, positions, out=picked)
+    np.subtract(picked, 1, out=picked)
+    np.put(flat, positions, picked)
 
 
 def example_count(logits: Node | np.ndarray) -> int:
@@ -92,8 +110,17 @@ class CrossEntropy(Op):
         check_ignore_index(self, target, self.params.get("ignore_index"), logits, target, *weight)
         return TensorType(logits.shape[:-1] if self.reduction == "none" else (), dtype)
 
+    def workspace(self, logits: TensorType, target: TensorType, *weight: TensorType):
+        """With integer labels on the fast path: log-softmax, its exponentials and a column."""
+        if not self.plain or weight or target.dtype.kind not in "iu":
+            return ()
+        full = (tuple(logits.shape), np.dtype(logits.dtype))
+        return (full, full) + column_types(logits) + label_types(logits)
+
     def forward(self, logits: np.ndarray, target: np.ndarray, *weight: np.ndarray,
-                out: np.ndarray | None = None) -> np.ndarray:
+                out: np.ndarray | None = None, work: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+        if work is not None:
+            return self._forward_work(logits, target, out, *work)
         log_p = log_softmax_into(logits, -1, None)
         if not self.plain:
             a = coefficients(target, weight[0] if weight else None, logits.shape[-1], logits.dtype,
@@ -103,6 +130,17 @@ class CrossEntropy(Op):
             total = -np.take_along_axis(log_p, label_index(target, logits.shape[-1]), -1).sum()
         else:
             total = -np.vdot(target, log_p)
+        return scalar_result(total * reduction_scale(self, example_count(logits)), logits.dtype, out)
+
+    def _forward_work(self, logits: np.ndarray, target: np.ndarray, out: np.ndarray | None,
+                      log_p: np.ndarray, exps: np.ndarray, column: np.ndarray, flag: np.ndarray,
+                      positions: np.ndarray, picked: np.ndarray) -> np.ndarray:
+        """The fast path on integer labels, in the workspace: the same sums as forward's."""
+        log_softmax_work(logits, log_p, exps, column, flag)
+        label_index(target, logits.shape[-1])
+        label_positions(target, logits.shape[-1], positions)
+        np.take(log_p.reshape(-1), positions, out=picked)
+        total = -picked.sum()
         return scalar_result(total * reduction_scale(self, example_count(logits)), logits.dtype, out)
 
     def flops(self, inputs: list[TensorType], output: TensorType) -> int:
@@ -154,12 +192,18 @@ class CrossEntropyGrad(Op):
             raise shape_error(self, "gy must be a scalar", logits, target, gy)
         return TensorType(logits.shape, dtype)
 
+    def workspace(self, logits: TensorType, target: TensorType, gy: TensorType):
+        """The softmax's column scratch, and the label lookups' for integer labels."""
+        return column_types(logits) + (label_types(logits) if target.dtype.kind in "iu" else ())
+
     def forward(self, logits: np.ndarray, target: np.ndarray, gy: np.ndarray,
-                out: np.ndarray | None = None) -> np.ndarray:
-        result = softmax_into(logits, -1, out)
+                out: np.ndarray | None = None, work: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+        if work is None:
+            result = softmax_into(logits, -1, out)
+        else:
+            result = softmax_work(logits, np.empty(logits.shape, logits.dtype) if out is None else out, *work[:2])
         if target.dtype.kind in "iu":
-            index = label_index(target, logits.shape[-1])
-            np.put_along_axis(result, index, np.take_along_axis(result, index, -1) - 1, -1)
+            subtract_one_at_labels(result, target, None if work is None else work[2:])
         else:
             result *= np.sum(target, axis=-1, keepdims=True)
             result -= target
