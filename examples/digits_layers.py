@@ -15,18 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import gorgon_layers as nn
-
-
-def load_digits(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Images (N, 1, 8, 8) scaled to [0, 1] and labels, split 80/20 into train and test."""
-    from sklearn.datasets import load_digits as sklearn_digits
-
-    data = sklearn_digits()
-    order = np.random.default_rng(seed).permutation(len(data.target))
-    images = (data.images[order] / 16.0).astype(np.float32)[:, None]
-    labels = data.target[order].astype(np.int64)
-    cut = int(0.8 * len(labels))
-    return images[:cut], labels[:cut], images[cut:], labels[cut:]
+from digits_cnn import load_digits  # the same data and split as the primitives version
 
 
 def make_model(seed: int = 0) -> nn.Sequential:
