@@ -94,15 +94,18 @@ def train(epochs: int = 12, batch: int = 32, learning_rate: float = 3e-3, seed: 
         order = rng.permutation(len(train_y))
         losses, accuracies = [], []
         # disable=None: tqdm draws the bar only on a terminal, never into a log file
-        bar = tqdm(range(count), desc=f"epoch {epoch}", unit="batch", leave=False,
+        bar = tqdm(total=count, desc=f"epoch {epoch}", unit="batch", leave=False,
                    disable=True if quiet else None)
-        for step in bar:
+        for step in range(count):
             chosen = order[step * batch:(step + 1) * batch]
             loss, accuracy = model.train_batch(train_x[chosen], train_y[chosen])
             solver.step()
             losses.append(loss)
             accuracies.append(accuracy)
             bar.set_postfix_str(f"loss {np.mean(losses):.3f}", refresh=False)
+            bar.update(1)
+        bar.refresh()  # the last batch is drawn even when it came within tqdm's redraw interval
+        bar.close()
         history.append({"epoch": epoch, "loss": float(np.mean(losses)),
                         "accuracy": float(np.mean(accuracies)), "test": model.test_accuracy(test_y)})
         if not quiet:

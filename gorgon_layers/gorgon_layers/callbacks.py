@@ -139,6 +139,7 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self.bar is not None:
+            self.bar.refresh()  # the last batch is drawn even within tqdm's redraw interval
             self.bar.close()
             self.bar = None
         print(f"epoch {epoch}/{self.epochs}  {format_logs(logs)}", file=self.out(), flush=True)

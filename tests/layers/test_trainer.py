@@ -185,6 +185,7 @@ def test_progress_bar_prints_each_epoch_and_draws_a_bar_only_on_a_terminal():
     terminal = Terminal()
     trainer.fit(X, y, epochs=1, batch_size=10, callbacks=[nn.ProgressBar(terminal)])
     assert "epoch 1/1:" in terminal.getvalue() and "%|" in terminal.getvalue()
+    assert "3/3" in terminal.getvalue()  # the last batch is drawn, however fast it came
 
 
 def test_trainer_arguments_are_checked():
