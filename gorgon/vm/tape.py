@@ -181,13 +181,11 @@ class TapeMachine(ModeSwitch):
             keeper = self._keeper
             saved = None if keeper is None else keeper.save()
             try:
-                with self._blas:
-                    if self.profiler is not None:
-                        self._run_profiled()
-                    elif self.watch_nan or self.watch_inf or self.tracer is not None:
-                        self._run_watched()
-                    else:
-                        self._run_fast()
+                if self.blas_threads is None:
+                    self._run()
+                else:
+                    with self._blas:
+                        self._run()
             except BaseException:
                 if keeper is not None:
                     keeper.restore(saved)
@@ -196,6 +194,14 @@ class TapeMachine(ModeSwitch):
             self.graph.source = self
         finally:
             self._busy.release()
+
+    def _run(self) -> None:
+        if self.profiler is not None:
+            self._run_profiled()
+        elif self.watch_nan or self.watch_inf or self.tracer is not None:
+            self._run_watched()
+        else:
+            self._run_fast()
 
     def _run_fast(self) -> None:
         steps = self._steps
