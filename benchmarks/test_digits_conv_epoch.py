@@ -74,7 +74,7 @@ def test_digits_epoch_torch(benchmark, record, torch, digits):
             loss = functional.cross_entropy(h @ f2w + f2b, labels[index])
             loss.backward()
             optimizer.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
         return losses
 
     losses = benchmark(epoch)
