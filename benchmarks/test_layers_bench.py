@@ -95,21 +95,10 @@ def test_layers_against_primitives(benchmark, record, workload, side):
     assert np.isfinite(benchmark(layers if side.startswith("gorgon_layers") else primitives))
 
 
-def peak_bytes(step) -> int:
-    for _ in range(2):
-        step()
-    tracemalloc.start()
-    try:
-        step()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_a_cached_layers_step_allocates_no_more_than_primitives(benchmark, record, workload):
     name, primitives, layers = workload
     record(f"{name} memory", "gorgon_layers peak bytes")
-    peaks = {"primitives_peak_bytes": peak_bytes(primitives), "layers_peak_bytes": peak_bytes(layers)}
+    peaks = {"primitives_peak_bytes": test_mlp.peak_bytes(primitives), "layers_peak_bytes": test_mlp.peak_bytes(layers)}
     benchmark.extra_info.update(peaks)
     benchmark.pedantic(layers, rounds=1, iterations=1)
     assert peaks["layers_peak_bytes"] <= peaks["primitives_peak_bytes"] + 1024, peaks

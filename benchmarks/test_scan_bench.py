@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import gorgon as G
-from benchmarks.test_lstm import BATCH, HIDDEN, INPUTS, LEARNING_RATE, STEPS, data, lstm_graph, sgd
+from benchmarks.test_lstm import (BATCH, HIDDEN, INPUTS, LEARNING_RATE, STEPS, data, lstm_graph, sgd,
+                                  torch_cell_loop_step)
 
 WORKLOAD = "W4 LSTM step (scan)"
 H = HIDDEN
@@ -81,24 +82,7 @@ def test_w4_scan_equals_unrolled():
 
 def test_w4_scan_torch_cell_loop(benchmark, record, torch):
     record(WORKLOAD, "torch eager")
-    values = data()
-    cell = torch.nn.LSTMCell(INPUTS, HIDDEN)
-    xs, target = torch.from_numpy(values["xs"]), torch.from_numpy(values["target"])
-
-    def step():
-        cell.zero_grad()
-        h = torch.zeros(BATCH, HIDDEN)
-        c = torch.zeros(BATCH, HIDDEN)
-        for t in range(STEPS):
-            h, c = cell(xs[t], (h, c))
-        loss = ((h - target) ** 2).mean()
-        loss.backward()
-        with torch.no_grad():
-            for p in cell.parameters():
-                p -= LEARNING_RATE * p.grad
-        return loss
-
-    assert torch.isfinite(benchmark(step))
+    assert torch.isfinite(benchmark(torch_cell_loop_step(torch)))
 
 
 def test_w4_scan_torch_lstm(benchmark, record, torch):
