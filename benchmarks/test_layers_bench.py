@@ -4,7 +4,6 @@ into the bound arrays, run the TapeMachine and step SGD (what a training loop do
 layers side goes through `Trainer.train_batch` on its cached specialisation. The
 memory benchmarks record the peak bytes of one cached step (tracemalloc)."""
 
-import tracemalloc
 
 import numpy as np
 import pytest
