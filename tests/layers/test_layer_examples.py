@@ -45,8 +45,8 @@ def test_digits_resnet_learns_and_saves_its_custom_block(tmp_path):
     import digits_resnet
     import gorgon_layers as nn
 
-    model, history, accuracy = digits_resnet.train(epochs=3, channels=8, blocks=1, quiet=True, limit=320)
-    assert history["loss"][2] < history["loss"][1] < history["loss"][0] and accuracy > 0.25  # chance: 0.1
+    model, history, accuracy = digits_resnet.train(epochs=4, channels=8, blocks=1, quiet=True, limit=640)
+    assert history["loss"][3] < history["loss"][2] < history["loss"][1] < history["loss"][0] and accuracy > 0.4  # chance: 0.1
     model.save(tmp_path / "resnet.gorgon")
     loaded = nn.load(tmp_path / "resnet.gorgon")
     assert type(loaded[3]).__name__ == "ResidualBlock"
