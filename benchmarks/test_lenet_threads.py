@@ -6,7 +6,7 @@ they give."""
 import numpy as np
 
 import gorgon as G
-from benchmarks.test_lenet import LEARNING_RATE, data, lenet_graph
+from benchmarks.test_lenet import LEARNING_RATE, lenet_graph, torch_step
 
 
 def test_lenet_tape_one_blas_thread(benchmark, record):
@@ -26,24 +26,9 @@ def test_lenet_tape_one_blas_thread(benchmark, record):
 
 def test_lenet_torch_one_thread(benchmark, record, torch):
     record("LeNet training step", "torch eager, 1 thread")
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    x_value, labels_value, values = data()
-    x, labels = torch.from_numpy(x_value), torch.from_numpy(labels_value)
-    p = {name: torch.tensor(v, requires_grad=True) for name, v in values.items()}
-    optimizer = torch.optim.SGD(list(p.values()), lr=LEARNING_RATE)
-    functional = torch.nn.functional
-
-    def step():
-        optimizer.zero_grad()
-        h = functional.max_pool2d(torch.relu(functional.conv2d(x, p["c1w"], padding=1) + p["c1b"]), 2)
-        h = functional.max_pool2d(torch.relu(functional.conv2d(h, p["c2w"], padding=1) + p["c2b"]), 2)
-        h = torch.relu(h.flatten(1) @ p["f1w"] + p["f1b"])
-        loss = functional.cross_entropy(h @ p["f2w"] + p["f2b"], labels)
-        loss.backward()
-        optimizer.step()
-        return loss
-
     try:
-        assert torch.isfinite(benchmark(step))
+        assert torch.isfinite(benchmark(torch_step(torch)))
     finally:
-        torch.set_num_threads(2)
+        torch.set_num_threads(threads)
