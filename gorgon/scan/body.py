@@ -19,6 +19,7 @@ from gorgon.graph import Graph
 from gorgon.inputs import tensor
 from gorgon.node import OPERATION, Node
 from gorgon.scan.backprop import multi_backprop
+from gorgon.scan.plan import PLANS, Plan, address
 from gorgon.types import describe
 
 
@@ -58,7 +59,7 @@ class Body:
         self.compiles = 0
         self._machines: dict[bool, object] = {}
         self._lock = threading.Lock()
-        self._buffers: list[np.ndarray] | None = None
+        self._plans: dict[tuple, Plan] = {}
 
     def __str__(self) -> str:
         return self.name
@@ -89,17 +90,12 @@ class Body:
         return self.carries + [n for n in self.graph.nodes[:mark[0]] if id(n) in kept]
 
     def machine(self, training: bool):
-        """The body's TapeMachine for a mode, compiled on first use; its placeholders are
-        bound once to buffers that the scan kernel fills step by step."""
+        """The body's TapeMachine for a mode, compiled on first use (only its program and
+        buffers are used: a `Plan` runs it over a scan's arrays)."""
         machine = self._machines.get(training)
         if machine is None:
-            from gorgon.inputs import let
             from gorgon.vm.tape import TapeMachine
 
-            if self._buffers is None:
-                self._buffers = [np.empty(n.shape, n.dtype) for n in self.placeholders]
-                for node, buffer in zip(self.placeholders, self._buffers):
-                    let(node, buffer)
             outputs = _unique(self.new_carries + self.outputs)
             machine = TapeMachine(self.graph, outputs=outputs, training=training, readable="lean")
             self.compiles += 1
@@ -109,45 +105,19 @@ class Body:
     def run(self, init: Sequence[np.ndarray], sequences: Sequence[np.ndarray],
             params: Sequence[np.ndarray], steps: int, reverse: bool,
             per_step: Sequence[np.ndarray], finals: Sequence[np.ndarray], training: bool) -> None:
-        """Run `steps` steps from `init`: slice `sequences` at each step, write the per-step
+        """Run `steps` steps from `init` over the sequences' slices, computing the per-step
         outputs into `per_step[j][t]` and the last carried state into `finals`."""
+        arrays = (*init, *sequences, *params, *per_step, *finals)
+        key = (training, steps, reverse, len(per_step), tuple(map(address, arrays)))
         with self._lock:
-            machine = self.machine(training)
-            buffers = self._buffers
-            nc, ns = len(self.carries), len(self.slices)
-            carry_in, slice_in, param_in = buffers[:nc], buffers[nc:nc + ns], buffers[nc + ns:]
-            for buffer, value in zip(carry_in + param_in, list(init) + list(params)):
-                buffer[...] = value
-            values = None
-            for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-                for buffer, sequence in zip(slice_in, sequences):
-                    buffer[...] = sequence[t]
-                machine.run_all()
-                if values is None:  # the machine's buffers stay the same from step to step
-                    values = [machine.value_of(n) for n in self.outputs]
-                    news = [machine.value_of(n) for n in self.new_carries]
-                    staged = _staging(news, carry_in)
-                for store, value in zip(per_step, values):
-                    store[t] = value
-                if staged is not None:
-                    for stage, value in zip(staged, news):
-                        stage[...] = value
-                    for buffer, stage in zip(carry_in, staged):
-                        buffer[...] = stage
-                else:
-                    for buffer, value in zip(carry_in, news):
-                        buffer[...] = value
-            for final, buffer in zip(finals, carry_in):
-                final[...] = buffer
-
-
-def _staging(news: Sequence[np.ndarray], carry_in: Sequence[np.ndarray]) -> list[np.ndarray] | None:
-    """Buffers to stage the new carried state in when some of it reads the carried-in
-    buffers (a carry passed on unchanged or swapped, a view of one); None when it can be
-    copied into them directly."""
-    if any(np.shares_memory(new, old) for new in news for old in carry_in):
-        return [np.empty_like(new) for new in news]
-    return None
+            plan = self._plans.pop(key, None)
+            if plan is None:
+                plan = Plan(self, self.machine(training), init, sequences, params, steps, reverse,
+                            per_step, finals)
+                if len(self._plans) >= PLANS:
+                    self._plans.pop(next(iter(self._plans)))
+            self._plans[key] = plan
+            plan.run()
 
 
 def _view_base(node: Node) -> Node:
