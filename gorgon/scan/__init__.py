@@ -18,7 +18,7 @@ from gorgon.inputs import tensor
 from gorgon.node import Node
 from gorgon.op import _kind, apply, lift
 from gorgon.scan.body import Body
-from gorgon.scan.ops import Scan, part
+from gorgon.scan.ops import Scan, check_length_node, part
 from gorgon.types import describe
 
 CACHE_LIMIT = 256
@@ -42,14 +42,16 @@ class ScanResult:
 
 
 def scan(step: Callable[..., Any], sequences: Any = (), init: Any = (), non_sequences: Any = (),
-         length: int | None = None, reverse: bool = False, name: str | None = None) -> ScanResult:
+         length: int | Node | None = None, reverse: bool = False, name: str | None = None) -> ScanResult:
     """Loop `step` over the sequences' axis 0: `step(*carry, *slices, *non_sequences)`
     returns `(new_carry, outputs)` (Theano's scan, JAX's lax.scan). `init` is the
     carried state (a node, or a tuple of nodes), `sequences` are sliced one step at a
     time, `non_sequences` are read whole by every step; `length` is the trip count when
-    there is no sequence; `reverse=True` runs from the last slice to the first (outputs
-    stay in the sequences' order). The body is traced once per step function and body
-    types, and compiled once; any length runs it.
+    there is no sequence, or an integer scalar node: the number of steps each run takes,
+    read at run time (at most the sequences' axis 0; the stacked outputs' rows after it
+    are zeros), so one compiled program runs every length; `reverse=True` runs from the
+    last slice to the first (outputs stay in the sequences' order). The body is traced
+    once per step function and body types, and compiled once.
     """
     if not callable(step):
         raise ArgumentTypeError(f"G.scan: step must be a function of nodes, got {_kind(step)}")
@@ -62,17 +64,33 @@ def scan(step: Callable[..., Any], sequences: Any = (), init: Any = (), non_sequ
     _, sequences = _as_tuple(sequences)
     _, non_sequences = _as_tuple(non_sequences)
     graph = _graph_of(label, init + sequences + non_sequences)
+    if isinstance(length, Node):
+        return graph.atomic(lambda: _build_dynamic(step, label, graph, init, one_carry, sequences,
+                                                   non_sequences, length, reverse))
     return graph.atomic(lambda: _build(step, label, graph, init, one_carry, sequences,
                                        non_sequences, length, reverse))
 
 
+def _build_dynamic(step: Callable[..., Any], label: str, graph: Graph, init: tuple, one_carry: bool,
+                   sequences: tuple, non_sequences: tuple, length: Node, reverse: bool) -> ScanResult:
+    """A scan whose trip count is the value of `length` at run time."""
+    if length.graph is not graph:
+        raise ArgumentValueError(f"scan {label!r}: length {describe(length)} belongs to another graph")
+    check_length_node(label, length)
+    if not sequences:
+        raise ArgumentValueError(f"scan {label!r}: a length node needs sequences (their axis 0 is the "
+                                 "most steps a run may take); without any give length= an int")
+    return _build(step, label, graph, init, one_carry, sequences, non_sequences, None, reverse, length)
+
+
 def _build(step: Callable[..., Any], label: str, graph: Graph, init: tuple, one_carry: bool,
-           sequences: tuple, non_sequences: tuple, length: int | None, reverse: bool) -> ScanResult:
+           sequences: tuple, non_sequences: tuple, length: int | None, reverse: bool,
+           trip: Node | None = None) -> ScanResult:
     init, sequences, non_sequences = (lift(group, graph) for group in (init, sequences, non_sequences))
     steps = _check_length(label, sequences, length)
     body = _body(step, label, init, sequences, non_sequences)
-    op = Scan(body, reverse, None if sequences else steps)
-    node = apply(op, *init, *sequences, *non_sequences, graph=graph)
+    op = Scan(body, reverse, None if sequences else steps, dynamic=trip is not None)
+    node = apply(op, *init, *sequences, *non_sequences, *(() if trip is None else (trip,)), graph=graph)
     outputs = tuple(part(node, j) for j in range(body.n_user))
     final = tuple(part(node, op.stacked + i) for i in range(len(body.carries)))
     shown_outputs = outputs[0] if body.single_output else (outputs if body.n_user else None)

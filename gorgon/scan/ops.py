@@ -58,21 +58,25 @@ def layout(body: Body, steps: int, store: bool) -> tuple[list[Region], int]:
 
 
 class Scan(Op):
-    """`scan{body, reverse}(*init, *sequences, *non_sequences)`: the loop, run by its own
-    compiled body; built by `G.scan`. With `store` (G.scan's scans) it keeps the body's
-    residuals per step for its gradient; a reverse scan does not (its own gradient, a
-    second order, runs it once more with `store`)."""
+    """`scan{body, reverse}(*init, *sequences, *non_sequences[, length])`: the loop, run by
+    its own compiled body; built by `G.scan`. With `store` (G.scan's scans) it keeps the
+    body's residuals per step for its gradient; a reverse scan does not (its own
+    gradient, a second order, runs it once more with `store`). With `dynamic`, its last
+    input is an integer scalar: the number of steps each run takes, at most the
+    sequences' axis 0 (the stacked rows after them are zeros)."""
 
     name = "scan"
 
-    def __init__(self, body: Body, reverse: bool, length: int | None, store: bool = True):
-        super().__init__(body=body, reverse=reverse, length=length, store=store)
+    def __init__(self, body: Body, reverse: bool, length: int | None, store: bool = True,
+                 dynamic: bool = False):
+        super().__init__(body=body, reverse=reverse, length=length, store=store, dynamic=dynamic)
         self.pure = not body.impure
         self.mode_dependent = body.mode_dependent
 
     def split(self, inputs: Sequence) -> tuple[list, list, list]:
         nc, ns = len(self.body.carries), len(self.body.slices)
-        return list(inputs[:nc]), list(inputs[nc:nc + ns]), list(inputs[nc + ns:])
+        end = len(inputs) - 1 if self.dynamic else len(inputs)
+        return list(inputs[:nc]), list(inputs[nc:nc + ns]), list(inputs[nc + ns:end])
 
     @property
     def stacked(self) -> int:
@@ -80,7 +84,17 @@ class Scan(Op):
         return len(self.body.outputs) if self.store else self.body.n_user
 
     def steps(self, sequences: Sequence) -> int:
+        """The number of rows of the stacked results (with `dynamic`, the most steps a run
+        may take)."""
         return self.length if not sequences else int(sequences[0].shape[0])
+
+    def trip(self, value: np.ndarray, capacity: int) -> int:
+        """The steps a dynamic scan takes for its length input's value."""
+        steps = int(value)
+        if not 0 <= steps <= capacity:
+            raise GorgonError(f"scan {self.body.name!r}: its length input is {steps}, outside 0..{capacity} "
+                              f"(the sequences' axis 0, the most steps this scan can take)")
+        return steps
 
     def infer(self, *inputs: Node) -> TensorType:
         init, sequences, params = self.split(inputs)
@@ -94,18 +108,23 @@ class Scan(Op):
             if node.shape[1:] != place.shape or node.dtype != place.dtype:
                 raise ShapeError(f"scan {body.name!r}: sequence {describe(node)} does not match the "
                                  f"body's slices {place.shape} {place.dtype}")
+        if self.dynamic:
+            check_length_node(body.name, inputs[-1])
         return TensorType((layout(body, self.steps(sequences), self.store)[1],), body.dtype)
 
     def forward(self, *arrays: np.ndarray, out: np.ndarray | None = None,
                 training: bool = True) -> np.ndarray:
         init, sequences, params = self.split(arrays)
-        steps = self.steps(sequences)
-        regions, size = layout(self.body, steps, self.store)
+        rows = self.steps(sequences)
+        steps = self.trip(arrays[-1], rows) if self.dynamic else rows
+        regions, size = layout(self.body, rows, self.store)
         if out is None:
             out = np.empty(size, self.body.dtype)
         _zero_gaps(out, regions)
         parts = [r.of(out) for r in regions]
         count = self.stacked
+        for stack in parts[:count]:
+            stack[steps:] = 0
         self.body.run(init, sequences, params, steps, self.reverse, parts[:count], parts[count:], training)
         return out
 
@@ -120,6 +139,13 @@ class Scan(Op):
         from gorgon.scan.reverse import scan_vjp
 
         return scan_vjp(self, inputs, output, grad_output)
+
+
+def check_length_node(name: str, node: Node) -> None:
+    """A dynamic scan's length must be an integer scalar node."""
+    if node.ndim != 0 or node.dtype.kind not in "iu":
+        raise ShapeError(f"scan {name!r}: its length must be an integer scalar node (the steps a run "
+                         f"takes), got {describe(node)}")
 
 
 def _zero_gaps(packed: np.ndarray, regions: Sequence[Region]) -> None:

@@ -178,14 +178,15 @@ def scan_vjp(op: Scan, inputs: Sequence[Node], output: Node, gradient: Node) -> 
     if any(k in needed for k in residuals):
         stored, store_op = output, op
         if not op.store:  # run the loop again, keeping its residuals (a second order)
-            store_op = Scan(body, op.reverse, op.length, store=True)
+            store_op = Scan(body, op.reverse, op.length, store=True, dynamic=op.dynamic)
             stored = apply(store_op, *inputs)
         for r, k in enumerate(residuals):
             if k in needed:
                 every[k] = apply(part_op(store_op, steps, body.n_user + r), stored)
     b_seqs = [every[k] for k in backward.kept]
-    reverse_op = Scan(backward, not op.reverse, None if b_seqs else steps, store=False)
-    node = apply(reverse_op, *b_init, *b_seqs, *params)
+    reverse_op = Scan(backward, not op.reverse, None if b_seqs else steps, store=False, dynamic=op.dynamic)
+    length = [inputs[-1]] if op.dynamic else []
+    node = apply(reverse_op, *b_init, *b_seqs, *params, *length)
     outs = reverse_op.stacked
     result: list = [None] * len(inputs)
     for position, i in enumerate(carries):

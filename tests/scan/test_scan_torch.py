@@ -101,3 +101,45 @@ def test_scan_rnn_equals_torch_for_lengths_1_7_50(kind):
             np.testing.assert_allclose(grad.value, theirs, rtol=0, atol=1e-10)
     (body,) = bodies
     assert body.compiles == 1
+
+
+def test_lstm_with_a_length_node_equals_torch_for_lengths_1_7_50_in_one_program():
+    """One TapeMachine over sequences of 50 rows and a length node: each length's final
+    states and gradients equal torch.nn.LSTM's over that many steps."""
+    torch.manual_seed(1)
+    module = torch.nn.LSTM(I, H).double()
+    params = weights(module)
+    rng = np.random.default_rng(1)
+    xs = rng.standard_normal((50, B, I))
+    states = [rng.standard_normal((B, H)) for _ in range(2)]
+    weights_out = [rng.standard_normal((B, H)) for _ in states]
+    g = G.Graph()
+    p, x, state_nodes = inputs(g, params, xs, states)
+    n = G.scalar(g, G.Int64, name="n", value=np.int64(50))
+    xw = G.matmul(x, p["weight_ih_l0"], transpose_b=True) + (p["bias_ih_l0"] + p["bias_hh_l0"])
+    (h, c), outs = G.scan(lstm_step, sequences=xw, init=tuple(state_nodes),
+                          non_sequences=p["weight_hh_l0"], length=n)
+    loss = G.sum(h * weights_out[0]) + G.sum(c * weights_out[1])
+    names = list(params)
+    grads = G.grad(loss, *[p[k] for k in names], x, *state_nodes)
+    machine = G.TapeMachine(g)
+    program = machine.program
+    for steps in (1, 7, 50):
+        G.let(n, np.int64(steps))
+        machine.run_all()
+        module.zero_grad()
+        x_t = torch.from_numpy(xs[:steps].copy()).requires_grad_()
+        state_t = tuple(torch.from_numpy(s)[None].requires_grad_() for s in states)
+        out_t, (h_t, c_t) = module(x_t, state_t)
+        sum((final[0] * torch.from_numpy(w)).sum() for final, w in zip((h_t, c_t), weights_out)).backward()
+        np.testing.assert_allclose(outs.value[:steps], out_t.detach().numpy(), rtol=0, atol=1e-10)
+        for mine, theirs in zip((h, c), (h_t, c_t)):
+            np.testing.assert_allclose(mine.value, theirs.detach().numpy()[0], rtol=0, atol=1e-10)
+        named = dict(module.named_parameters())
+        for k, grad in zip(names, grads):
+            np.testing.assert_allclose(grad.value, named[k].grad.numpy(), rtol=0, atol=1e-10)
+        np.testing.assert_allclose(grads[len(names)].value[:steps], x_t.grad.numpy(), rtol=0, atol=1e-10)
+        assert not grads[len(names)].value[steps:].any()
+        for grad, theirs in zip(grads[len(names) + 1:], state_t):
+            np.testing.assert_allclose(grad.value, theirs.grad.numpy()[0], rtol=0, atol=1e-10)
+    assert machine.program is program and outs.inputs[0].op.body.compiles == 1
