@@ -52,6 +52,8 @@ class Unrolled:
 
 
 def emit_scan(emitter: Any, node: Node, inputs: Any) -> Unrolled:
+    if node.op.dynamic:
+        emitter.builder.unsupported("a scan whose length is a run-time value (length= a node)")
     if not node.op.steps(node.op.split(node.inputs)[1]):
         emitter.builder.unsupported("a scan of no steps")
     return Unrolled(emitter, node, inputs)

@@ -129,3 +129,14 @@ def test_bad_length_nodes():
     with pytest.raises(G.ArgumentValueError, match=r"scan 'count'.*needs sequences"):
         G.scan(lambda h: (h, None), init=h0, length=G.scalar(g, G.Int64, name="k"), name="count")
     assert len(g) == before + 1  # the length node built for the call, nothing of the scan
+
+
+def test_onnx_export_refuses_a_run_time_length(tmp_path):
+    gorgon_onnx = pytest.importorskip("gorgon_onnx")
+    g = G.Graph()
+    xs = G.tensor(g, G.Float32, (5, 2), name="xs")
+    h0 = G.vector(g, G.Float32, 2, name="h0")
+    n = G.scalar(g, G.Int64, name="n")
+    h, _ = G.scan(lambda h, x: (G.tanh(h + x), None), sequences=xs, init=h0, length=n, name="loop")
+    with pytest.raises(gorgon_onnx.UnsupportedError, match="run-time value"):
+        gorgon_onnx.export(h, tmp_path / "loop.onnx", inputs=[xs, h0, n])
