@@ -1,8 +1,9 @@
 """The character-level LSTM of char_rnn.py, written with G.scan and trained on the
-TapeMachine. Each batch draws sequences of a new length; the loop body (one LSTM step
-and its loss) is traced and compiled once, for every length: a new length only makes
-a small outer graph (embedding, the input projections of all steps as one GEMM, the
-scan node, the mean loss), kept per length. Then it samples text."""
+TapeMachine. Each batch draws sequences of a new length, and one compiled program runs
+them all: the scan's trip count is a length node bound per batch (`G.scan(length=n)`),
+its sequences hold up to `capacity` steps (the rows after the length are padding the
+loop does not run), and the loss is the sum of the per-step losses times 1/n, also
+bound per batch. One TapeMachine per batch size; then it samples text."""
 
 from __future__ import annotations
 
@@ -27,35 +28,51 @@ def step(h: G.Node, c: G.Node, xw: G.Node, target: G.Node, wh: G.Node, wy: G.Nod
 
 
 class ScanLSTM(CharLSTM):
-    """CharLSTM whose loss graph is one scan over time, with one TapeMachine per length."""
+    """CharLSTM whose loss graph is one scan over time with a run-time length: one
+    TapeMachine per batch size runs every length up to `capacity`."""
 
-    def __init__(self, vocabulary: str, hidden: int = 64, embedding: int = 16, seed: int = 0):
+    def __init__(self, vocabulary: str, hidden: int = 64, embedding: int = 16, seed: int = 0,
+                 capacity: int = 32):
         super().__init__(vocabulary, hidden, embedding, seed)
-        self.machines: dict[tuple[int, int], tuple] = {}
+        self.capacity = capacity
+        self.machines: dict[int, tuple] = {}
 
-    def loss_graph(self, sequences: np.ndarray) -> tuple[G.Graph, dict[str, G.Node], G.Node]:
-        """Mean cross-entropy of predicting each next character, (batch, length + 1) -> scalar."""
+    def loss_graph(self, batch: int) -> tuple[G.Graph, dict[str, G.Node], G.Node]:
+        """Mean cross-entropy of predicting each next character over the first `n` steps of
+        (capacity, batch) windows; `chars`, `targets`, `n` and `inv_n` (1 / n) are bound per batch."""
         g = G.Graph()
         p = self.params(g)
-        steps, batch = sequences.shape[1] - 1, sequences.shape[0]
-        chars = G.tensor(g, G.Int64, (steps, batch), name="chars")
-        targets = G.tensor(g, G.Int64, (steps, batch), name="targets")
+        chars = G.tensor(g, G.Int64, (self.capacity, batch), name="chars")
+        targets = G.tensor(g, G.Int64, (self.capacity, batch), name="targets")
+        n = G.scalar(g, G.Int64, name="n")
+        inv_n = G.scalar(g, G.Float64, name="inv_n")
         xw = G.embedding(chars, p["embed"]) @ p["wx"] + p["b"]
         zeros = G.constant(np.zeros((batch, self.hidden)), g)
         _, losses = G.scan(step, sequences=(xw, targets), init=(zeros, zeros),
-                           non_sequences=(p["wh"], p["wy"], p["by"]))
-        return g, p, G.mean(losses)
+                           non_sequences=(p["wh"], p["wy"], p["by"]), length=n)
+        return g, p, G.sum(losses) * inv_n
 
     def machine(self, sequences: np.ndarray) -> tuple[G.TapeMachine, dict[str, G.Node], G.Node]:
-        """The TapeMachine for this batch's shape (built on first use), its inputs bound."""
-        key = sequences.shape
-        if key not in self.machines:
-            g, p, loss = self.loss_graph(sequences)
+        """The TapeMachine for this batch size (built on first use), bound to `sequences`
+        (batch, length + 1): the windows padded to `capacity` steps, their length."""
+        batch, steps = sequences.shape[0], sequences.shape[1] - 1
+        if steps > self.capacity:
+            raise ValueError(f"sequences of {steps} steps do not fit capacity={self.capacity}")
+        if batch not in self.machines:
+            g, p, loss = self.loss_graph(batch)
             G.grad(loss, *p.values())
-            self.machines[key] = G.TapeMachine(g), p, loss
-        machine, p, loss = self.machines[key]
-        G.let(machine.graph.by_name("chars"), np.ascontiguousarray(sequences[:, :-1].T))
-        G.let(machine.graph.by_name("targets"), np.ascontiguousarray(sequences[:, 1:].T))
+            for name, shape, dtype in (("chars", (self.capacity, batch), np.int64),
+                                       ("targets", (self.capacity, batch), np.int64),
+                                       ("n", (), np.int64), ("inv_n", (), np.float64)):
+                G.let(g.by_name(name), np.zeros(shape, dtype))
+            self.machines[batch] = G.TapeMachine(g), p, loss
+        machine, p, loss = self.machines[batch]
+        graph = machine.graph  # the bound arrays are refilled: the program stays prepared
+        for name, rows in (("chars", sequences[:, :-1].T), ("targets", sequences[:, 1:].T)):
+            array = graph.by_name(name).value
+            array[:steps], array[steps:] = rows, 0
+        graph.by_name("n").value[...] = steps
+        graph.by_name("inv_n").value[...] = 1.0 / steps
         return machine, p, loss
 
 
@@ -85,7 +102,7 @@ def train(steps: int = 300, batch: int = 16, lengths: tuple[int, int] = (8, 25),
         solver.step()
         if number % 50 == 0:
             log(f"step {number:4d}  loss {float(loss.value):.3f}  (sequences of "
-                f"{machine.graph.by_name('chars').shape[0]}; {len(model.machines)} lengths so far)")
+                f"{int(machine.graph.by_name('n').value)} steps; {len(model.machines)} programs)")
     return model, before, evaluate(model, held_out)
 
 
@@ -105,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     model, before, after = train(args.steps)
     print(f"held-out loss: {before:.3f} before training, {after:.3f} after")
-    print(f"{len(model.machines)} lengths, scan bodies compiled {body_compiles(model)} times each")
+    print(f"{len(model.machines)} programs (one per batch size), scan bodies compiled "
+          f"{body_compiles(model)} times each")
     print("sample:", model.sample("the ", 120))
 
 

@@ -25,7 +25,7 @@ from gorgon.backends import tape_step
 from gorgon.compile import ALLOC, EXEC, LOAD, VIEW
 from gorgon.vm.watch import kernel_failure
 
-PLANS = 8
+PLANS = 32
 
 
 def address(array: np.ndarray) -> tuple:
