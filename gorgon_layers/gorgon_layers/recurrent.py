@@ -2,7 +2,9 @@
 PyTorch's parameter names and gate order (LSTM: input, forget, cell, output; GRU: reset,
 update, new). A sequence layer is one G.scan over time per layer (the input projections
 of all steps one GEMM before it): its step body is traced and compiled once, whatever
-the length; the model's per-shape cache keeps one small outer graph per length."""
+the length; the model's per-shape cache keeps one small outer graph per length, unless
+the call passes `length=` (an integer scalar node): then one program runs every length
+up to the sequences' T."""
 
 from __future__ import annotations
 
@@ -147,9 +149,12 @@ class _Recurrent(Module):
 
 
 class LSTM(_Recurrent):
-    """`lstm(x, (h0, c0)=None) -> (output (N, T, H), (h_n, c_n) each (layers, N, H))`."""
+    """`lstm(x, (h0, c0)=None, length=None) -> (output (N, T, H), (h_n, c_n) each (layers, N, H))`;
+    `length` (an integer scalar node) runs that many of the T steps, read at run time:
+    one compiled program for every length up to T (the output's later steps are zeros)."""
 
-    def forward(self, x: Node, state: tuple[Node, Node] | None = None) -> tuple[Node, tuple[Node, Node]]:
+    def forward(self, x: Node, state: tuple[Node, Node] | None = None,
+                length: Node | None = None) -> tuple[Node, tuple[Node, Node]]:
         self.check(x, () if state is None else tuple(state))
         finals_h, finals_c = [], []
         for layer in range(self.num_layers):
@@ -160,7 +165,7 @@ class LSTM(_Recurrent):
             else:
                 h, c = state[0][layer], state[1][layer]
             (h, c), outputs = G.scan(_lstm_scan_step, sequences=G.transpose(xw, (1, 0, 2)), init=(h, c),
-                                     non_sequences=self.layer("weight_hh", layer), name="lstm")
+                                     non_sequences=self.layer("weight_hh", layer), length=length, name="lstm")
             x = G.transpose(outputs, (1, 0, 2))
             finals_h.append(h)
             finals_c.append(c)
@@ -168,11 +173,12 @@ class LSTM(_Recurrent):
 
 
 class GRU(_Recurrent):
-    """`gru(x, h0=None) -> (output (N, T, H), h_n (layers, N, H))`."""
+    """`gru(x, h0=None, length=None) -> (output (N, T, H), h_n (layers, N, H))`; `length` as
+    LSTM's."""
 
     blocks = 3
 
-    def forward(self, x: Node, h0: Node | None = None) -> tuple[Node, Node]:
+    def forward(self, x: Node, h0: Node | None = None, length: Node | None = None) -> tuple[Node, Node]:
         self.check(x, () if h0 is None else (h0,))
         finals = []
         for layer in range(self.num_layers):
@@ -183,7 +189,7 @@ class GRU(_Recurrent):
                 h = h0[layer]
             h, outputs = G.scan(_gru_scan_step, sequences=G.transpose(xw, (1, 0, 2)), init=h,
                                 non_sequences=(self.layer("weight_hh", layer), self.layer("bias_hh", layer)),
-                                name="gru")
+                                length=length, name="gru")
             x = G.transpose(outputs, (1, 0, 2))
             finals.append(h)
         return x, G.stack(finals, axis=0)

@@ -41,3 +41,36 @@ def test_layer_over_varying_lengths_equals_torch_with_one_body(kind):
     forward = [b for b in bodies if not b.name.endswith("_grad")]
     assert len(forward) == 1 and forward[0].compiles == 1
     assert all(b.compiles == 1 for b in bodies)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_layer_with_a_length_node_runs_every_length_in_one_program(kind):
+    torch.manual_seed(1)
+    ours, theirs = getattr(nn, kind)(3, 4, num_layers=2), getattr(torch.nn, kind)(3, 4, num_layers=2,
+                                                                                   batch_first=True)
+    ours.to(np.float64)
+    theirs.double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(1).standard_normal((2, 20, 3))
+    g = G.Graph()
+    node = G.tensor(g, G.Float64, x.shape, value=x)
+    n = G.scalar(g, G.Int64, name="n", value=np.int64(20))
+    out, state = ours(node, length=n)
+    final_h = state[0] if kind == "LSTM" else state
+    grads = G.grad(G.sum(G.square(out)) + G.sum(final_h), *ours.parameter_nodes(g))
+    machine = G.TapeMachine(g)
+    program = machine.program
+    for steps in (20, 1, 7):
+        G.let(n, np.int64(steps))
+        machine.run_all()
+        theirs.zero_grad()
+        expected, expected_state = theirs(torch.from_numpy(x[:, :steps].copy()))
+        expected_h = expected_state[0] if kind == "LSTM" else expected_state
+        ((expected ** 2).sum() + expected_h.sum()).backward()
+        np.testing.assert_allclose(out.value[:, :steps], expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+        assert not out.value[:, steps:].any()
+        np.testing.assert_allclose(final_h.value, expected_h.detach().numpy(), rtol=1e-10, atol=1e-12)
+        for (name, p), grad in zip(theirs.named_parameters(), grads):
+            np.testing.assert_allclose(grad.value, p.grad.numpy(), rtol=1e-9, atol=1e-11, err_msg=name)
+    assert machine.program is program
+    assert all(body.compiles == 1 for body in scan_bodies(g))
