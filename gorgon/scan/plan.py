@@ -17,6 +17,7 @@ TapeMachine's scan, whose arrays stay the same from run to run, prepares once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,6 +32,28 @@ PLANS = 32
 def address(array: np.ndarray) -> tuple:
     """What identifies an array's memory for a plan: its data pointer, shape and strides."""
     return array.__array_interface__["data"][0], array.shape, array.strides
+
+
+def _rebound(template: tuple, arrays: list[np.ndarray], out: np.ndarray, op, mode: bool,
+             backends: Sequence[str]) -> tuple:
+    """A step like `template`'s over other arrays of the same types: the same step when
+    they are the same arrays; a numpy step (a partial over its input arrays, then `out`,
+    positional or keyword, and maybe a workspace, then shared: steps run one at a time)
+    rebound without preparing it again; else prepared anew."""
+    run_step, fallback, old_arrays, old_out = template
+    if all(a is b for a, b in zip(arrays, old_arrays)) and out is old_out:
+        return run_step, fallback
+    n = len(old_arrays)
+    if isinstance(run_step, functools.partial) and fallback is None \
+            and all(a is b for a, b in zip(run_step.args, old_arrays)) \
+            and run_step.args[n:] in ((), (old_out,)) and set(run_step.keywords) <= {"out", "work"} \
+            and run_step.keywords.get("out", old_out) is old_out:
+        args = (*arrays, out) if len(run_step.args) > n else tuple(arrays)
+        keywords = dict(run_step.keywords)
+        if "out" in keywords:
+            keywords["out"] = out
+        return functools.partial(run_step.func, *args, **keywords), None
+    return tape_step(op, arrays, out, mode, backends)
 
 
 class Plan:
@@ -70,40 +93,34 @@ class Plan:
         shared: dict[int, tuple] = {}
         for p, t in enumerate(order):
             registers = list(base)
-            moving = set()
             for node, array in zip(body.carries, inputs[p]):
                 if node in load_of:
                     registers[load_of[node]] = array
-                    moving.add(load_of[node])
             for node, sequence in zip(body.slices, sequences):
                 if node in load_of:
                     registers[load_of[node]] = sequence[t, ...]
-                    moving.add(load_of[node])
             outs = inputs[p + 1] if p + 1 < steps else self.finals
             results = list(zip(body.new_carries, outs))
             results += [(node, store[t, ...]) for j, (node, store) in enumerate(zip(body.outputs, per_step))
                         if not (stored and j >= body.n_user and j - body.n_user < nc)]
-            copies = []
+            copies, claimed = [], set()
             for node, target in results:
                 register = locmap[node]
-                if kinds[register] == ALLOC and register not in moving:
+                if kinds[register] == ALLOC and register not in claimed:
                     registers[register] = target
-                    moving.add(register)
+                    claimed.add(register)
                 else:
                     copies.append((target, register))
             for ins in views:
-                if moving.intersection(ins.args):
-                    moving.add(ins.out)
                 registers[ins.out] = ins.term.op.view(*[registers[a] for a in ins.args])
             row, falls = [], []
             for k, ins in enumerate(execs):
-                if k in shared and not moving.intersection(ins.args) and ins.out not in moving:
-                    run_step, fallback = shared[k]
+                arrays, out = [registers[a] for a in ins.args], registers[ins.out]
+                if k in shared:
+                    run_step, fallback = _rebound(shared[k], arrays, out, ins.term.op, mode, backends)
                 else:
-                    run_step, fallback = tape_step(ins.term.op, [registers[a] for a in ins.args],
-                                                   registers[ins.out], mode, backends)
-                    if not moving.intersection(ins.args) and ins.out not in moving:
-                        shared[k] = run_step, fallback
+                    run_step, fallback = tape_step(ins.term.op, arrays, out, mode, backends)
+                    shared[k] = run_step, fallback, arrays, out
                 row.append(run_step)
                 falls.append(fallback)
             self.steps.append(row)
