@@ -1,11 +1,16 @@
 """W4 with G.scan: the LSTM training step of benchmarks/test_lstm.py (I=64, H=128, B=32,
-T=50, float32) written as one scan node, on the TapeMachine, beside PyTorch's cell loop
-and torch.nn.LSTM in the same run; the input projections of all steps are one GEMM
-outside the loop (as torch.nn.LSTM does). Also: building + differentiating + compiling
-for T = 10 and 100 (a new length's outer graph, the scan body cached: its cost does not grow
-with T; the unrolled graph's does), the body's own one-time trace and compile,
-and the memory of one step: tracemalloc's peak and the buffers the programs hold."""
+T=50, float32) written as one scan node, on the TapeMachine, beside the unrolled graph,
+PyTorch's cell loop and torch.nn.LSTM in the same run, each with one and with two BLAS
+(torch) threads; the input projections of all steps are one GEMM outside the loop (as
+torch.nn.LSTM does). A scan whose length is a node (one program for every length):
+its step at T=50, a round of five lengths against one program per length, and the
+first run of a new length. Also: building + differentiating + compiling for T = 10 and
+100 (a new length's outer graph, the scan body cached: its cost does not grow with T;
+the unrolled graph's does; the dynamic scan's one program), the body's own one-time
+trace and compile, and the memory of one step: tracemalloc's peak and the buffers the
+programs hold."""
 
+import contextlib
 import tracemalloc
 import types
 
@@ -28,8 +33,9 @@ def lstm_step(h, c, xw, u):
     return (o * G.tanh(c), c), None
 
 
-def scan_graph(values):
-    """The W4 LSTM as one scan: the same parameters, loss and gradients as lstm_graph."""
+def scan_graph(values, dynamic=False):
+    """The W4 LSTM as one scan: the same parameters, loss and gradients as lstm_graph;
+    with `dynamic`, the scan's length is the input node "n" (bound to T)."""
     g = G.Graph()
     xs = G.tensor(g, G.Float32, values["xs"].shape, name="xs", value=values["xs"])
     w = G.matrix(g, G.Float32, values["w"].shape, name="w", value=values["w"].copy())
@@ -37,11 +43,16 @@ def scan_graph(values):
     b = G.vector(g, G.Float32, values["b"].shape, name="b", value=values["b"].copy())
     target = G.matrix(g, G.Float32, values["target"].shape, name="target", value=values["target"])
     steps, batch, inputs = values["xs"].shape
+    length = G.scalar(g, G.Int64, name="n", value=np.array(steps)) if dynamic else None
     xw = G.reshape(G.reshape(xs, (steps * batch, inputs)) @ w + b, (steps, batch, 4 * H))
     zeros = G.constant(np.zeros((batch, H), np.float32), g)
-    (h, _), _ = G.scan(lstm_step, sequences=xw, init=(zeros, zeros), non_sequences=u)
+    (h, _), _ = G.scan(lstm_step, sequences=xw, init=(zeros, zeros), non_sequences=u, length=length)
     loss = G.mean(G.square(h - target))
     return g, [w, u, b], loss
+
+
+def dynamic_graph(values):
+    return scan_graph(values, dynamic=True)
 
 
 def data_of_length(steps):
@@ -50,10 +61,10 @@ def data_of_length(steps):
     return values
 
 
-def trained(build, values):
+def trained(build, values, **options):
     g, params, loss = build(values)
     G.grad(loss, *params)
-    machine = G.TapeMachine(g)
+    machine = G.TapeMachine(g, **options)
 
     def step():
         machine.run_all()
@@ -62,31 +73,48 @@ def trained(build, values):
     return machine, params, loss, step
 
 
-def test_w4_scan_tape(benchmark, record):
-    record(WORKLOAD, "gorgon scan TapeMachine")
-    _, _, loss, step = trained(scan_graph, data())
+@contextlib.contextmanager
+def torch_threads(torch, threads):
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("kind", ["scan", "dynamic scan", "unrolled"])
+def test_w4_scan_tape(benchmark, record, kind, threads):
+    record(f"{WORKLOAD}, {threads} thread(s)", f"gorgon {kind} TapeMachine")
+    build = {"scan": scan_graph, "dynamic scan": dynamic_graph, "unrolled": lstm_graph}[kind]
+    _, _, loss, step = trained(build, data(), blas_threads=threads)
     benchmark(step)
     assert np.isfinite(loss.value)
 
 
 def test_w4_scan_equals_unrolled():
     grads = []
-    for build in (scan_graph, lstm_graph):
+    for build in (scan_graph, dynamic_graph, lstm_graph):
         g, params, loss = build(data())
         result = G.grad(loss, *params)
         G.TapeMachine(g).run_all()
         grads.append([r.value.copy() for r in result])
-    for mine, unrolled in zip(*grads):
+    for mine, dynamic, unrolled in zip(*grads):
         np.testing.assert_allclose(mine, unrolled, rtol=1e-4, atol=1e-7)
+        np.testing.assert_array_equal(mine, dynamic)
 
 
-def test_w4_scan_torch_cell_loop(benchmark, record, torch):
-    record(WORKLOAD, "torch eager")
-    assert torch.isfinite(benchmark(torch_cell_loop_step(torch)))
+@pytest.mark.parametrize("threads", [1, 2])
+def test_w4_scan_torch_cell_loop(benchmark, record, torch, threads):
+    record(f"{WORKLOAD}, {threads} thread(s)", "torch eager")
+    with torch_threads(torch, threads):
+        assert torch.isfinite(benchmark(torch_cell_loop_step(torch)))
 
 
-def test_w4_scan_torch_lstm(benchmark, record, torch):
-    record(WORKLOAD, "torch.nn.LSTM")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_w4_scan_torch_lstm(benchmark, record, torch, threads):
+    record(f"{WORKLOAD}, {threads} thread(s)", "torch.nn.LSTM")
     values = data()
     lstm = torch.nn.LSTM(INPUTS, HIDDEN)
     xs, target = torch.from_numpy(values["xs"]), torch.from_numpy(values["target"])
@@ -101,14 +129,56 @@ def test_w4_scan_torch_lstm(benchmark, record, torch):
                 p -= LEARNING_RATE * p.grad
         return loss
 
-    assert torch.isfinite(benchmark(step))
+    with torch_threads(torch, threads):
+        assert torch.isfinite(benchmark(step))
+
+
+LENGTHS = (10, 20, 30, 40, 50)
+
+
+@pytest.mark.parametrize("kind", ["one dynamic program", "a program per length"])
+def test_w4_round_of_lengths(benchmark, record, kind):
+    """One training step at each of five lengths: one program with a length node (the
+    sequences padded to 50 steps), or one program per length built beforehand."""
+    record("W4 training steps at T = 10, 20, 30, 40, 50", f"gorgon {kind}")
+    if kind == "one dynamic program":
+        machine, _, loss, step = trained(dynamic_graph, data(), blas_threads=1)
+        n = machine.graph.by_name("n")
+
+        def round_of_lengths():
+            for steps in LENGTHS:
+                n.value[...] = steps
+                step()
+    else:
+        steps_of = [trained(scan_graph, data_of_length(steps), blas_threads=1)[3] for steps in LENGTHS]
+
+        def round_of_lengths():
+            for step in steps_of:
+                step()
+
+    benchmark(round_of_lengths)
+
+
+def test_w4_first_run_of_a_new_length(benchmark, record):
+    """The dynamic scan's first run at a length: its steps prepared (a plan), then run."""
+    record("W4 dynamic scan: first run of a new length (T=50)", "gorgon dynamic scan")
+    machine, _, loss, step = trained(dynamic_graph, data(), blas_threads=1)
+    step()
+    bodies = [n.op.body for n in machine.program.nodes if n.op is not None and n.op.name == "scan"]
+
+    def forget():
+        for body in bodies:
+            body._plans.clear()
+
+    benchmark.pedantic(step, setup=forget, rounds=9, iterations=1)
+    assert np.isfinite(loss.value)
 
 
 @pytest.mark.parametrize("steps", [10, 100])
-@pytest.mark.parametrize("kind", ["scan", "unrolled"])
+@pytest.mark.parametrize("kind", ["scan", "dynamic scan", "unrolled"])
 def test_w4_compile_time(benchmark, record, kind, steps):
     record(f"W4 build+grad+compile, T={steps}", f"gorgon {kind}")
-    build = scan_graph if kind == "scan" else lstm_graph
+    build = {"scan": scan_graph, "dynamic scan": dynamic_graph, "unrolled": lstm_graph}[kind]
     values = data_of_length(steps)
     if kind == "unrolled":
         import benchmarks.test_lstm as unrolled
@@ -156,10 +226,18 @@ def held_bytes(machine):
     return total
 
 
-@pytest.mark.parametrize("kind", ["scan", "unrolled"])
+@pytest.mark.parametrize("kind", ["scan", "unrolled", "scan forward-only", "unrolled forward-only"])
 def test_w4_memory(benchmark, record, kind):
     record("W4 memory per step", f"gorgon {kind} TapeMachine")
-    machine, _, _, step = trained(scan_graph if kind == "scan" else lstm_graph, data())
+    forward_only = kind.endswith("forward-only")
+    build = scan_graph if kind.startswith("scan") else lstm_graph
+    if forward_only:
+        g, params, loss = build(data())
+        G.grad(loss, *params)
+        machine = G.TapeMachine(g, forward_only=True)
+        step = machine.run_all
+    else:
+        machine, _, _, step = trained(build, data())
     for _ in range(2):
         step()
     tracemalloc.start()
