@@ -1,6 +1,7 @@
 """Fused elementwise kernels: a fused op's steps become one Numba loop over the elements
-(a parallel loop over the cores for large arrays), each step a scalar expression, the
-last possibly a sum or mean over all, trailing or leading axes.
+(a parallel loop over the cores for large arrays when asked for: see `parallel`), each
+step a scalar expression, the last possibly a sum or mean over all, trailing or leading
+axes. Long chains on flat loops run on the interpreter of `blocked` instead.
 
 Inputs either have the loop's shape or broadcast to it along whole leading or trailing
 axis blocks (a bias row, a per-example column, a scalar); other broadcasts, integer or
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +22,17 @@ from gorgon import TensorType
 from gorgon_numba import blocked
 from gorgon_numba.cache import load
 
-PARALLEL_MIN = 1 << 16  # elements from which the loop runs over the cores
+PARALLEL_ENV = "GORGON_NUMBA_PARALLEL_MIN"
+
+
+def parallel(size: int) -> bool:
+    """Whether a loop over `size` elements runs over the cores: from GORGON_NUMBA_PARALLEL_MIN
+    elements when that is set, else never. Measured on the shared 2-core machine, parallel
+    loops lost or tied everywhere (LeNet step 325 ms with them from 65,536 elements, 43 ms
+    without; the GELU/layer-norm block 40 against 38 ms): with both cores busy, each parallel
+    call waits a scheduler time slice (milliseconds) for its worker thread."""
+    chosen = os.environ.get(PARALLEL_ENV, "").strip()
+    return bool(chosen) and size >= int(chosen)
 TOLERANCE = {"float32": (2e-5, 1e-6), "float64": (1e-12, 1e-14)}
 FLOATS = ("float32", "float64")
 GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
@@ -296,15 +308,15 @@ def make_fused(op: Any, inputs: Sequence[TensorType], output: TensorType) -> Fus
     layout = plan(loop, inputs, reduce_axes)
     if layout is None:
         return None
-    parallel = math.prod(loop) >= PARALLEL_MIN
     dtype = np.dtype(output.dtype)
     if layout.split is None and len(op.ops) >= blocked.MIN_STEPS and blocked.supported(op.steps):
-        run = blocked.interpreter(dtype.name, parallel, EXPRESSIONS, HELPERS)
+        threaded = parallel(math.prod(loop))
+        run = blocked.interpreter(dtype.name, threaded, EXPRESSIONS, HELPERS)
         program = blocked.Program(op.steps, layout.kinds, layout.reduce is not None)
         count = 0 if layout.reduce is None else (max(layout.rows, 1) if last.op.name == "mean" else 1)
-        kernel = blocked.InterpretedKernel(run, program, layout.rows, count, parallel, dtype, TOLERANCE)
+        kernel = blocked.InterpretedKernel(run, program, layout.rows, count, threaded, dtype, TOLERANCE)
     else:
-        text = source(op, layout, len(inputs), dtype.name, parallel)
+        text = source(op, layout, len(inputs), dtype.name, parallel(math.prod(loop)))
         if text is None:
             return None
         kernel = FusedKernel(load(text).kernel, layout)

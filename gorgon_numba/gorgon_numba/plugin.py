@@ -2,6 +2,7 @@
 
 import gorgon as G
 from gorgon_numba.fused import make_fused
+from gorgon_numba.pool import make_max_pool, make_max_pool_grad
 from gorgon_numba.rows import make_layer_norm, make_log_softmax, make_softmax
 
 
@@ -11,3 +12,5 @@ def register_kernels(register):
     register("softmax", "numba", make_softmax)
     register("log_softmax", "numba", make_log_softmax)
     register("layer_norm", "numba", make_layer_norm)
+    register("max_pool2d", "numba", make_max_pool)
+    register("max_pool2d_grad", "numba", make_max_pool_grad)

@@ -1,6 +1,6 @@
 """One-pass row kernels, where numpy makes several passes over memory: softmax and
 log_softmax along the last axis, and layer_norm over the trailing axes. Each row is
-read into cache once per pass it needs, rows in parallel over the cores."""
+read into cache once per pass it needs, on one core (see `fused.parallel` for why)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from gorgon import TensorType
 TOLERANCE = {"float32": (2e-5, 1e-6), "float64": (1e-12, 1e-14)}
 
 
-@numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _softmax(x, log, out):  # pragma: no cover - compiled by numba (checked through the kit)
     rows, cols = x.shape
-    for r in numba.prange(rows):
+    for r in range(rows):
         peak = -np.inf
         for c in range(cols):
             peak = max(peak, x[r, c])
@@ -41,10 +41,10 @@ def _softmax(x, log, out):  # pragma: no cover - compiled by numba (checked thro
                 out[r, c] = out[r, c] * scale
 
 
-@numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _layer_norm(x, scale, shift, eps, out):  # pragma: no cover - compiled by numba
     rows, cols = x.shape
-    for r in numba.prange(rows):
+    for r in range(rows):
         total = 0.0
         for c in range(cols):
             total += x[r, c]

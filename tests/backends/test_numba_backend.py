@@ -14,13 +14,13 @@ from gorgon.testing.backend_checks import backend_cases  # noqa: E402
 from gorgon_numba.fused import EXPRESSIONS, REDUCTIONS  # noqa: E402
 
 CASES = backend_cases("numba")
-ROW_KERNELS = {"softmax", "log_softmax", "layer_norm"}
+KERNELS = {"softmax", "log_softmax", "layer_norm", "max_pool2d", "max_pool2d_grad"}  # besides fused
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_kit_backend_check(case):
     checked = case.run()
-    if case.op in EXPRESSIONS or case.op in REDUCTIONS or case.op in ROW_KERNELS:
+    if case.op in EXPRESSIONS or case.op in REDUCTIONS or case.op in KERNELS:
         assert checked > 0, f"numba declined every sample of {case.op}"
     else:
         assert checked == 0
@@ -28,7 +28,7 @@ def test_kit_backend_check(case):
 
 def test_every_registered_kernel_is_checked():
     ops = {c.op for c in CASES}
-    assert ROW_KERNELS <= ops and {"add", "tanh", "gelu", "sum", "mean"} <= ops
+    assert KERNELS <= ops and {"add", "tanh", "gelu", "sum", "mean"} <= ops
 
 
 def chain(length, with_grad):
@@ -68,8 +68,23 @@ def mlp_block(shape, dtype):
     return g, y
 
 
+@pytest.fixture
+def threads(monkeypatch, request):
+    """Parallel loops from 65,536 elements for the test's "parallel" case (off by default)."""
+    if "parallel" in request.node.name:
+        from gorgon import backends
+        from gorgon_numba.fused import PARALLEL_ENV
+
+        monkeypatch.setenv(PARALLEL_ENV, str(1 << 16))
+        backends.forget()
+        yield
+        backends.forget()
+    else:
+        yield
+
+
 @pytest.mark.parametrize("shape", [(8, 16), (300, 256)], ids=["small", "parallel"])
-def test_a_gelu_layer_norm_block_equals_numpy(shape):
+def test_a_gelu_layer_norm_block_equals_numpy(shape, threads):
     g, y = mlp_block(shape, G.Float32)
     G.TapeMachine(g, outputs=[y]).run_all()
     expected = y.value.copy()

@@ -12,6 +12,7 @@ from gorgon import backends  # noqa: E402
 from gorgon.testing.backend_checks import backend_cases  # noqa: E402
 from gorgon_numba import blocked  # noqa: E402
 from gorgon_numba.fused import EXPRESSIONS  # noqa: E402
+from test_numba_backend import threads  # noqa: E402,F401 (a fixture)
 
 FUSED = [c for c in backend_cases("numba") if c.fused]
 
@@ -63,7 +64,7 @@ def machine(g, outputs=None):
 
 @pytest.mark.parametrize("shape", [(3, 7), (300, 257)], ids=["small", "parallel-blocks"])
 @pytest.mark.parametrize("dtype", [G.Float64, G.Float32])
-def test_a_long_chain_and_its_gradient_equal_numpy(shape, dtype):
+def test_a_long_chain_and_its_gradient_equal_numpy(shape, dtype, threads):
     g = G.Graph()
     value = np.random.default_rng(1).standard_normal(shape).astype(dtype)
     x = G.matrix(g, dtype, shape, name="x", value=value)
