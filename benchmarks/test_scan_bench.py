@@ -33,10 +33,13 @@ def lstm_step(h, c, xw, u):
     return (o * G.tanh(c), c), None
 
 
-def scan_graph(values, dynamic=False):
+def scan_graph(values, dynamic=False, evaluation=False):
     """The W4 LSTM as one scan: the same parameters, loss and gradients as lstm_graph;
-    with `dynamic`, the scan's length is the input node "n" (bound to T)."""
+    with `dynamic`, the scan's length is the input node "n" (bound to T); with
+    `evaluation`, built in evaluation mode (its scan stores no residuals)."""
     g = G.Graph()
+    if evaluation:
+        g.eval()
     xs = G.tensor(g, G.Float32, values["xs"].shape, name="xs", value=values["xs"])
     w = G.matrix(g, G.Float32, values["w"].shape, name="w", value=values["w"].copy())
     u = G.matrix(g, G.Float32, values["u"].shape, name="u", value=values["u"].copy())
@@ -226,14 +229,16 @@ def held_bytes(machine):
     return total
 
 
-@pytest.mark.parametrize("kind", ["scan", "unrolled", "scan forward-only", "unrolled forward-only"])
+@pytest.mark.parametrize("kind", ["scan", "unrolled", "scan forward-only", "unrolled forward-only",
+                                  "scan built in eval mode, forward-only"])
 def test_w4_memory(benchmark, record, kind):
     record("W4 memory per step", f"gorgon {kind} TapeMachine")
     forward_only = kind.endswith("forward-only")
     build = scan_graph if kind.startswith("scan") else lstm_graph
     if forward_only:
-        g, params, loss = build(data())
-        G.grad(loss, *params)
+        g, params, loss = build(data(), evaluation=True) if "eval" in kind else build(data())
+        if "eval" not in kind:
+            G.grad(loss, *params)
         machine = G.TapeMachine(g, forward_only=True)
         step = machine.run_all
     else:

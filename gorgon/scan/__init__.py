@@ -89,7 +89,9 @@ def _build(step: Callable[..., Any], label: str, graph: Graph, init: tuple, one_
     init, sequences, non_sequences = (lift(group, graph) for group in (init, sequences, non_sequences))
     steps = _check_length(label, sequences, length)
     body = _body(step, label, init, sequences, non_sequences)
-    op = Scan(body, reverse, None if sequences else steps, dynamic=trip is not None)
+    # a graph in evaluation mode is for inference: its scans store no residuals (a
+    # gradient taken anyway runs the loop once more, storing them)
+    op = Scan(body, reverse, None if sequences else steps, store=graph.training, dynamic=trip is not None)
     node = apply(op, *init, *sequences, *non_sequences, *(() if trip is None else (trip,)), graph=graph)
     outputs = tuple(part(node, j) for j in range(body.n_user))
     final = tuple(part(node, op.stacked + i) for i in range(len(body.carries)))

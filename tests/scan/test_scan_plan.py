@@ -126,3 +126,25 @@ def test_a_kernel_failing_in_the_body_names_the_body_node_and_the_scan():
     G.scan(classify, sequences=(xs, targets), init=h0, non_sequences=w, name="classify")
     with pytest.raises(G.GorgonError, match=r"node 'scan\d+'.*classify.*cross_entropy"):
         G.TapeMachine(g).run_all()
+
+
+def test_a_scan_built_in_evaluation_mode_stores_no_residuals_and_still_differentiates():
+    found = {}
+    for mode in ("train", "eval"):
+        g = G.Graph()
+        getattr(g, mode)()
+        xs = G.tensor(g, G.Float64, (5, 2, 3), name="xs", value=np.linspace(-1, 1, 30).reshape(5, 2, 3))
+        h0 = G.matrix(g, G.Float64, (2, 3), name="h0", value=np.full((2, 3), 0.1))
+        w = G.matrix(g, G.Float64, (3, 3), name="w", value=0.3 * np.eye(3))
+        h, outs = G.scan(step, sequences=xs, init=h0, non_sequences=w, name="loop")
+        G.TapeMachine(g, forward_only=True).run_all()
+        np.testing.assert_allclose(outs.value, numpy_loop(xs.value, h0.value, w.value)[1], rtol=1e-12)
+        found[mode] = outs.inputs[0].op.store, outs.inputs[0].shape[0]
+        (dw,) = G.grad(G.sum(outs) + G.sum(h), w)
+        G.TapeMachine(g).run_all()
+        scans = [n for n in g.nodes if n.op is not None and n.op.name == "scan"]
+        found[mode] += len(scans), dw.value.copy()
+    assert found["train"][0] and not found["eval"][0]
+    assert found["eval"][1] < found["train"][1]  # the packed value holds no residuals
+    assert found["train"][2] == 2 and found["eval"][2] == 3  # the gradient re-runs the loop, storing
+    np.testing.assert_allclose(found["eval"][3], found["train"][3], rtol=1e-12)
