@@ -1,13 +1,14 @@
-"""A kernel's memory-bound work (copies, pooling passes, col2im adds) split along the
-batch over a few threads: numpy releases the GIL inside copies and ufuncs, so the parts
-run on several cores at once. Each part computes whole images exactly as one thread
-would, so results are bit-identical whatever the thread count.
+"""Memory-bound kernels (max_pool2d and its gradient) split along the batch over a few
+threads: numpy releases the GIL inside copies and ufuncs, so the parts run on several
+cores at once. Each part computes whole images exactly as one thread would, so results
+are bit-identical whatever the thread count.
 
 The count is GORGON_CONV_THREADS, else the CPUs this process may run on (at most
-`MAX_DEFAULT`); 1 runs everything in the calling thread. The parts run between a
-kernel's GEMMs, while BLAS's own threads wait, so the two pools take turns on the cores
-rather than oversubscribing them. Small work runs in the calling thread: handing a part
-to a thread costs tens of microseconds."""
+`MAX_DEFAULT`); 1 runs everything in the calling thread. The pooling kernels call no
+BLAS, so these threads and BLAS's take turns on the cores rather than oversubscribing
+them. Small work runs in the calling thread: handing a part to a thread costs tens of
+microseconds. (The convolutions' im2col/col2im copies, split the same way, ran faster
+alone but made the whole conv kernels slower between their GEMMs, so they stay whole.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The conv plugin's kernels give bit-identical results whether their memory-bound work
-runs in one thread or is split over several (gorgon_ops_conv.split); and the 2x2
+"""The max-pool kernels give bit-identical results whether their work runs in one thread
+or is split over several (gorgon_ops_conv.split); and the 2x2
 max-pool gradient's fast path (gorgon_ops_conv.pairs) gives the general path's values."""
 
 import numpy as np
@@ -18,27 +18,16 @@ def randn(*shape, dtype=np.float32):
     return RNG.standard_normal(shape).astype(dtype)
 
 
-# (op, arrays, params): each layout of the column code (batch-major, channel-major wide
-# and strided), padding, groups, and the pooling paths
+# (op, arrays, params): the pooling kernels' paths (2x2 fast, tiling, overlapping and padded)
 CASES = {
-    "conv2d batch-major": ("conv2d", (randn(5, 2, 9, 9), randn(8, 2, 3, 3)), dict(padding=1)),
-    "conv2d wide": ("conv2d", (randn(5, 6, 8, 7), randn(4, 6, 3, 3)), dict(padding=1)),
-    "conv2d strided, groups": ("conv2d", (randn(5, 6, 9, 9), randn(4, 3, 3, 2)),
-                               dict(stride=2, padding=(1, 0), groups=2)),
-    "conv_transpose2d wide": ("conv_transpose2d", (randn(5, 8, 7, 6), randn(8, 3, 3, 3)), dict(padding=1)),
-    "conv_transpose2d strided": ("conv_transpose2d", (randn(5, 8, 4, 4), randn(8, 3, 3, 3)),
-                                 dict(stride=2, output_padding=1)),
-    "conv_transpose2d batch-major": ("conv_transpose2d", (randn(5, 2, 6, 6), randn(2, 1, 3, 3)), dict()),
-    "conv2d_grad_weight wide": ("conv2d_grad_weight", (randn(5, 6, 8, 7), randn(5, 4, 8, 7)),
-                                dict(kernel_size=3, padding=1)),
-    "im2col": ("im2col", (randn(5, 3, 6, 6),), dict(kernel_size=3, padding=1)),
-    "col2im": ("col2im", (randn(5, 27, 36),), dict(output_size=6, kernel_size=3, padding=1)),
     "max_pool2d": ("max_pool2d", (randn(5, 3, 8, 8),), dict(kernel_size=2)),
     "max_pool2d overlapping": ("max_pool2d", (randn(5, 3, 7, 7),), dict(kernel_size=3, stride=2, padding=1)),
     "max_pool2d_grad 2x2": ("max_pool2d_grad", (np.maximum(randn(5, 3, 8, 6), 0), randn(5, 3, 4, 3)),
                             dict(kernel_size=2)),
     "max_pool2d_grad overlapping": ("max_pool2d_grad", (randn(5, 3, 7, 7), randn(5, 3, 4, 4)),
                                     dict(kernel_size=3, stride=2, padding=1)),
+    "max_pool2d_grad 3x3 tiling": ("max_pool2d_grad", (randn(5, 2, 6, 9), randn(5, 2, 2, 3)),
+                                   dict(kernel_size=3)),
 }
 
 
