@@ -36,6 +36,8 @@ WORKLOADS = {
               "forward, and forward+backward",
     "conv2d 64ch": "conv2d where channels dominate: batch 64 of 64x14x14, 64 3x3 filters, padding 1, "
                    "float32; forward, and forward+backward",
+    "max_pool2d": "LeNet's first 2x2 max-pool (stride 2) on a batch of 64 32x28x28 ReLU outputs, "
+                  "float32; forward, and forward+backward",
     "digits CNN epoch": "one epoch (44 batches of 32) of examples/digits_cnn.py's CNN on the 8x8 digits "
                         "with Adam, and the same model and loop in PyTorch",
     "float32 GEMM": "numpy's 1024x1024 float32 matrix product: this machine's BLAS rate, "

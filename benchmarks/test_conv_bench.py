@@ -1,7 +1,8 @@
 """conv2d on the TapeMachine beside torch.nn.functional.conv2d, in one run: batch 32
 of 3x32x32, 32 filters 3x3, padding 1, float32 ("conv2d"), and a case where channels
 dominate, batch 64 of 64x14x14, 64 filters 3x3, padding 1 ("conv2d 64ch"); forward, and
-forward+backward (both gradients, given the output's gradient). Each case records its GFLOP/s at the median
+forward+backward (both gradients, given the output's gradient); and LeNet's first 2x2
+max-pool, batch 64 of 32x28x28, forward and forward+backward ("max_pool2d"). Each case records its GFLOP/s at the median
 in extra_info["gflops"], beside this machine's float32 GEMM rate measured in the same
 run. The torch cases skip when torch is absent.
 
@@ -36,13 +37,13 @@ def forward_flop(case):
     return 2 * batch * filters * size * size * channels * KERNEL * KERNEL
 
 
-def measure(benchmark, function, flop):
-    """Warm `function` up, benchmark it, and record its GFLOP/s at the median (when
-    benchmarks are enabled, not when they run once as tests)."""
+def measure(benchmark, function, flop=None):
+    """Warm `function` up, benchmark it, and record its GFLOP/s at the median when given
+    its `flop` (and benchmarks are enabled, not when they run once as tests)."""
     for _ in range(WARMUP):
         function()
     benchmark(function)
-    if benchmark.stats:
+    if benchmark.stats and flop is not None:
         benchmark.extra_info["gflops"] = round(flop / benchmark.stats.stats.median / 1e9, 1)
 
 
@@ -119,3 +120,56 @@ def test_float32_gemm_rate(benchmark, record):
     measure(benchmark, lambda: np.matmul(a, b, out=out), 2 * GEMM_SIZE ** 3)
     assert out.dtype == np.float32
     assert out[17, 29] == pytest.approx(float(a[17].astype(np.float64) @ b[:, 29]), rel=1e-3, abs=1e-2)
+
+
+POOL_SHAPE = (64, 32, 28, 28)
+
+
+def pool_inputs():
+    rng = np.random.default_rng(2)
+    x = np.maximum(rng.standard_normal(POOL_SHAPE), 0).astype(np.float32)  # after a ReLU: ties at 0
+    gy = rng.standard_normal(POOL_SHAPE[:2] + (POOL_SHAPE[2] // 2, POOL_SHAPE[3] // 2)).astype(np.float32)
+    return x, gy
+
+
+def pool_reference(x, gy, n, c, row, col):
+    """The input gradient of one 2x2 window, by hand: gy at the window's first largest element."""
+    window = x[n, c, 2 * row:2 * row + 2, 2 * col:2 * col + 2]
+    expected = np.zeros((2, 2), np.float32)
+    expected[np.unravel_index(np.argmax(window), (2, 2))] = gy[n, c, row, col]
+    return expected
+
+
+@pytest.mark.parametrize("backward", [False, True], ids=["forward", "forward+backward"])
+def test_max_pool_tape(benchmark, record, backward):
+    record(f"max_pool2d {'forward+backward' if backward else 'forward'}", "gorgon TapeMachine")
+    x, gy = pool_inputs()
+    g = G.Graph()
+    xn = G.tensor(g, G.Float32, x.shape, value=x, name="x")
+    y = G.max_pool2d(xn, 2)
+    if backward:
+        (gx,) = G.grad(y, xn, grad_output=G.tensor(g, G.Float32, gy.shape, value=gy, name="gy"))
+    machine = G.TapeMachine(g)
+    measure(benchmark, machine.run_all)
+    assert y.value[5, 3, 4, 6] == x[5, 3, 8:10, 12:14].max()
+    if backward:
+        np.testing.assert_array_equal(gx.value[5, 3, 8:10, 12:14], pool_reference(x, gy, 5, 3, 4, 6))
+
+
+@pytest.mark.parametrize("backward", [False, True], ids=["forward", "forward+backward"])
+def test_max_pool_torch(benchmark, record, torch, backward):
+    record(f"max_pool2d {'forward+backward' if backward else 'forward'}", "torch eager")
+    x, gy = (torch.from_numpy(a) for a in pool_inputs())
+    x.requires_grad_(backward)
+
+    def step():
+        x.grad = None
+        if not backward:
+            with torch.no_grad():
+                return torch.nn.functional.max_pool2d(x, 2)
+        y = torch.nn.functional.max_pool2d(x, 2)
+        y.backward(gy)
+        return y
+
+    measure(benchmark, step)
+    assert step().shape == gy.shape
