@@ -225,7 +225,8 @@ def held_bytes(machine):
         if node.op is not None and node.op.name == "scan":
             body = node.op.body
             total += sum(m.program.buffer_bytes for m in body._machines.values())
-            total += sum(b.nbytes for plan in body._plans.values() for b in plan.pairs)
+            total += sum(b.nbytes for plans in body._plans.values() for plan in plans.values()
+                         for b in plan.pairs)
     return total
 
 

@@ -19,7 +19,7 @@ from gorgon.graph import Graph
 from gorgon.inputs import tensor
 from gorgon.node import OPERATION, Node
 from gorgon.scan.backprop import multi_backprop
-from gorgon.scan.plan import PLANS, Plan, address
+from gorgon.scan.plan import BINDINGS, PLAN_LENGTHS, Plan, address
 from gorgon.types import describe
 
 
@@ -59,7 +59,7 @@ class Body:
         self.compiles = 0
         self._machines: dict[bool, object] = {}
         self._lock = threading.Lock()
-        self._plans: dict[tuple, Plan] = {}
+        self._plans: dict[tuple, dict[int, Plan]] = {}
 
     def __str__(self) -> str:
         return self.name
@@ -104,20 +104,32 @@ class Body:
 
     def run(self, init: Sequence[np.ndarray], sequences: Sequence[np.ndarray],
             params: Sequence[np.ndarray], steps: int, reverse: bool,
-            per_step: Sequence[np.ndarray], finals: Sequence[np.ndarray], training: bool) -> None:
+            per_step: Sequence[np.ndarray], finals: Sequence[np.ndarray], training: bool,
+            keep: bool = True) -> None:
         """Run `steps` steps from `init` over the sequences' slices, computing the per-step
-        outputs into `per_step[j][t]` and the last carried state into `finals`."""
+        outputs into `per_step[j][t]` and the last carried state into `finals`. With `keep`
+        (the arrays are a machine's buffers, the same at every run) the plan is kept for
+        the next run over them: the last BINDINGS bindings, PLAN_LENGTHS lengths each."""
         arrays = (*init, *sequences, *params, *per_step, *finals)
-        key = (training, steps, reverse, len(per_step), tuple(map(address, arrays)))
+        key = (training, reverse, len(per_step), tuple(map(address, arrays)))
         with self._lock:
-            plan = self._plans.pop(key, None)
+            plans = self._plans.pop(key, {})
+            plan = plans.pop(steps, None)
             if plan is None:
                 plan = Plan(self, self.machine(training), init, sequences, params, steps, reverse,
                             per_step, finals)
-                if len(self._plans) >= PLANS:
-                    self._plans.pop(next(iter(self._plans)))
-            self._plans[key] = plan
+            if keep:
+                plans[steps] = plan
+                _trim(plans, PLAN_LENGTHS)
+                self._plans[key] = plans
+                _trim(self._plans, BINDINGS)
             plan.run()
+
+
+def _trim(table: dict, size: int) -> None:
+    """Drop the oldest entries of `table` beyond `size`."""
+    while len(table) > size:
+        table.pop(next(iter(table)))
 
 
 def _view_base(node: Node) -> Node:

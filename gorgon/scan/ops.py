@@ -118,6 +118,7 @@ class Scan(Op):
         rows = self.steps(sequences)
         steps = self.trip(arrays[-1], rows) if self.dynamic else rows
         regions, size = layout(self.body, rows, self.store)
+        keep = out is not None
         if out is None:
             out = np.empty(size, self.body.dtype)
         _zero_gaps(out, regions)
@@ -125,7 +126,8 @@ class Scan(Op):
         count = self.stacked
         for stack in parts[:count]:
             stack[steps:] = 0
-        self.body.run(init, sequences, params, steps, self.reverse, parts[:count], parts[count:], training)
+        self.body.run(init, sequences, params, steps, self.reverse, parts[:count], parts[count:], training,
+                      keep)
         return out
 
     def get_state(self) -> list:

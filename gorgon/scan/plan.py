@@ -11,22 +11,31 @@ value (the last step's carried state into the final state's region). Only a resu
 that is not an op's own buffer (a placeholder passed on, a view, a value that is two
 results at once) is copied after its step. A run is then one loop over ready kernels.
 
-A plan is kept per binding (the arrays' addresses, shapes and strides), so a
-TapeMachine's scan, whose arrays stay the same from run to run, prepares once.
+A plan is kept per binding (the arrays' addresses, shapes and strides) and number of
+steps when the scan writes into its caller's buffer (a TapeMachine's, the same at every
+run), so such a scan prepares once per length; a scan that allocates its result (the
+LispMachine's) prepares at every run and keeps nothing.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gorgon.backends import tape_step
 from gorgon.compile import ALLOC, EXEC, LOAD, VIEW
+from gorgon.op import Op
 from gorgon.vm.watch import kernel_failure
 
-PLANS = 32
+if TYPE_CHECKING:
+    from gorgon.scan.body import Body
+    from gorgon.vm.tape import TapeMachine
+
+BINDINGS = 4  # bindings whose plans a body keeps (each plan holds its arrays)
+PLAN_LENGTHS = 64  # plans kept per binding, one per number of steps
 
 
 def address(array: np.ndarray) -> tuple:
@@ -34,7 +43,7 @@ def address(array: np.ndarray) -> tuple:
     return array.__array_interface__["data"][0], array.shape, array.strides
 
 
-def _rebound(template: tuple, arrays: list[np.ndarray], out: np.ndarray, op, mode: bool,
+def _rebound(template: tuple, arrays: list[np.ndarray], out: np.ndarray, op: Op, mode: bool,
              backends: Sequence[str]) -> tuple:
     """A step like `template`'s over other arrays of the same types: the same step when
     they are the same arrays; a numpy step (a partial over its input arrays, then `out`,
@@ -44,10 +53,7 @@ def _rebound(template: tuple, arrays: list[np.ndarray], out: np.ndarray, op, mod
     if all(a is b for a, b in zip(arrays, old_arrays)) and out is old_out:
         return run_step, fallback
     n = len(old_arrays)
-    if isinstance(run_step, functools.partial) and fallback is None \
-            and all(a is b for a, b in zip(run_step.args, old_arrays)) \
-            and run_step.args[n:] in ((), (old_out,)) and set(run_step.keywords) <= {"out", "work"} \
-            and run_step.keywords.get("out", old_out) is old_out:
+    if isinstance(run_step, functools.partial) and fallback is None and _over(run_step, old_arrays, old_out):
         args = (*arrays, out) if len(run_step.args) > n else tuple(arrays)
         keywords = dict(run_step.keywords)
         if "out" in keywords:
@@ -56,77 +62,94 @@ def _rebound(template: tuple, arrays: list[np.ndarray], out: np.ndarray, op, mod
     return tape_step(op, arrays, out, mode, backends)
 
 
+def _over(run_step: functools.partial, arrays: list[np.ndarray], out: np.ndarray) -> bool:
+    """Whether a step is `func(*arrays, out)` or `func(*arrays, out=out[, work=...])`."""
+    n, args, keywords = len(arrays), run_step.args, run_step.keywords
+    return (len(args) in (n, n + 1) and all(a is b for a, b in zip(args, arrays))
+            and (len(args) == n or args[n] is out) and set(keywords) <= {"out", "work"}
+            and keywords.get("out", out) is out and (len(args) == n + 1) != ("out" in keywords))
+
+
 class Plan:
     """`steps` steps of a body's compiled `machine` over these arrays (see the module)."""
 
-    def __init__(self, body, machine, init: Sequence[np.ndarray], sequences: Sequence[np.ndarray],
-                 params: Sequence[np.ndarray], steps: int, reverse: bool,
+    def __init__(self, body: Body, machine: TapeMachine, init: Sequence[np.ndarray],
+                 sequences: Sequence[np.ndarray], params: Sequence[np.ndarray], steps: int, reverse: bool,
                  per_step: Sequence[np.ndarray], finals: Sequence[np.ndarray]):
-        program, locmap = machine.program, machine.locmap
+        self.body, self.machine = body, machine
         self.finals, self.init = list(finals), list(init)
-        order = list(range(steps - 1, -1, -1)) if reverse else list(range(steps))
-        kinds = {}
-        for ins in program.instructions:
-            kinds.setdefault(ins.out, ins.kind)
-        load_of = {ins.term.node: ins.out for ins in program.instructions if ins.kind == LOAD}
+        instructions = machine.program.instructions
+        self.kinds: dict[int, str] = {}
+        for ins in instructions:
+            self.kinds.setdefault(ins.out, ins.kind)
+        self.load_of = {ins.term.node: ins.out for ins in instructions if ins.kind == LOAD}
+        self.instructions = [ins for ins in instructions if ins.kind == EXEC]
+        self.views = [ins for ins in instructions if ins.kind == VIEW]
         base = list(machine.buffers)
         for node, array in zip(body.params, params):
-            if node in load_of:
-                base[load_of[node]] = array
-        stored = len(per_step) > body.n_user  # the residuals are stored: carries first
-        nc = len(body.carries)
-        if stored:
-            inputs = [[per_step[body.n_user + i][t, ...] for i in range(nc)] for t in order]
-        else:
-            pairs = [[np.empty(c.shape, c.dtype) for c in body.carries] for _ in range(min(2, steps - 1))]
-            inputs = [list(init)] + [pairs[p % 2] for p in range(steps - 1)]
-        self.pairs = [array for pair in pairs for array in pair] if not stored else []
-        self.seed = [(row, value) for row, value in zip(inputs[0], init)] if stored and steps else []
-        execs = [ins for ins in program.instructions if ins.kind == EXEC]
-        views = [ins for ins in program.instructions if ins.kind == VIEW]
-        mode, backends = machine.mode, machine.backends
-        self.instructions = execs
+            if node in self.load_of:
+                base[self.load_of[node]] = array
+        order = list(range(steps - 1, -1, -1)) if reverse else list(range(steps))
+        stored = len(per_step) > body.n_user  # the residuals are stored, the carried states first
+        carries = self._carries(order, per_step, stored)
+        self.seed = list(zip(carries[0], init)) if stored and steps else []
         self.steps: list[list] = []
         self.fallbacks: list[list] = []
         self.copies: list[list] = []
         self.arrays: list[list] = []
-        shared: dict[int, tuple] = {}
+        self._templates: dict[int, tuple] = {}
+        nc = len(body.carries)
         for p, t in enumerate(order):
             registers = list(base)
-            for node, array in zip(body.carries, inputs[p]):
-                if node in load_of:
-                    registers[load_of[node]] = array
-            for node, sequence in zip(body.slices, sequences):
-                if node in load_of:
-                    registers[load_of[node]] = sequence[t, ...]
-            outs = inputs[p + 1] if p + 1 < steps else self.finals
-            results = list(zip(body.new_carries, outs))
+            for node, array in [*zip(body.carries, carries[p]),
+                                *((node, sequence[t, ...]) for node, sequence in zip(body.slices, sequences))]:
+                if node in self.load_of:
+                    registers[self.load_of[node]] = array
+            results = list(zip(body.new_carries, carries[p + 1] if p + 1 < steps else self.finals))
             results += [(node, store[t, ...]) for j, (node, store) in enumerate(zip(body.outputs, per_step))
-                        if not (stored and j >= body.n_user and j - body.n_user < nc)]
-            copies, claimed = [], set()
-            for node, target in results:
-                register = locmap[node]
-                if kinds[register] == ALLOC and register not in claimed:
-                    registers[register] = target
-                    claimed.add(register)
-                else:
-                    copies.append((target, register))
-            for ins in views:
-                registers[ins.out] = ins.term.op.view(*[registers[a] for a in ins.args])
-            row, falls = [], []
-            for k, ins in enumerate(execs):
-                arrays, out = [registers[a] for a in ins.args], registers[ins.out]
-                if k in shared:
-                    run_step, fallback = _rebound(shared[k], arrays, out, ins.term.op, mode, backends)
-                else:
-                    run_step, fallback = tape_step(ins.term.op, arrays, out, mode, backends)
-                    shared[k] = run_step, fallback, arrays, out
-                row.append(run_step)
-                falls.append(fallback)
-            self.steps.append(row)
-            self.fallbacks.append(falls)
-            self.copies.append([(target, registers[r]) for target, r in copies])
-            self.arrays.append(registers)
+                        if not (stored and body.n_user <= j < body.n_user + nc)]  # stored carries: in place
+            self._add_step(registers, results)
+
+    def _carries(self, order: list[int], per_step: Sequence[np.ndarray], stored: bool) -> list[list]:
+        """Where the carried state each step starts from lives (and the one after the last
+        step but that one goes to the finals): the stored rows, else the init and then two
+        buffers in turn."""
+        body, nc = self.body, len(self.body.carries)
+        if stored:
+            self.pairs: list[np.ndarray] = []
+            return [[per_step[body.n_user + i][t, ...] for i in range(nc)] for t in order]
+        pairs = [[np.empty(c.shape, c.dtype) for c in body.carries] for _ in range(min(2, len(order) - 1))]
+        self.pairs = [array for pair in pairs for array in pair]
+        return [list(self.init)] + [pairs[p % 2] for p in range(len(order) - 1)]
+
+    def _add_step(self, registers: list, results: list[tuple]) -> None:
+        """One step's kernels over `registers`, each result computed into its target when
+        it is an op's own buffer (and not already another result's), else copied there."""
+        copies, claimed = [], set()
+        for node, target in results:
+            register = self.machine.locmap[node]
+            if self.kinds[register] == ALLOC and register not in claimed:
+                registers[register] = target
+                claimed.add(register)
+            else:
+                copies.append((target, register))
+        for ins in self.views:
+            registers[ins.out] = ins.term.op.view(*[registers[a] for a in ins.args])
+        mode, backends = self.machine.mode, self.machine.backends
+        row, falls = [], []
+        for k, ins in enumerate(self.instructions):
+            arrays, out = [registers[a] for a in ins.args], registers[ins.out]
+            if k in self._templates:
+                run_step, fallback = _rebound(self._templates[k], arrays, out, ins.term.op, mode, backends)
+            else:
+                run_step, fallback = tape_step(ins.term.op, arrays, out, mode, backends)
+                self._templates[k] = run_step, fallback, arrays, out
+            row.append(run_step)
+            falls.append(fallback)
+        self.steps.append(row)
+        self.fallbacks.append(falls)
+        self.copies.append([(target, registers[r]) for target, r in copies])
+        self.arrays.append(registers)
 
     def run(self) -> None:
         """Every step in order, then the final state (the init when there is no step)."""

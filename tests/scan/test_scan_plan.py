@@ -61,11 +61,36 @@ def test_a_plan_is_prepared_once_per_binding(monkeypatch):
     np.testing.assert_allclose(outs.value, expected_outs, rtol=1e-12)
 
 
+def test_plans_are_kept_per_length_for_a_machine_and_not_for_fresh_arrays():
+    def counted(h, x, w):  # a step function of its own: a body of its own
+        return step(h, x, w)
+
+    g = G.Graph()
+    xs = G.tensor(g, G.Float64, (6, 2, 3), name="xs", value=np.full((6, 2, 3), 0.1))
+    h0 = G.matrix(g, G.Float64, (2, 3), name="h0", value=np.zeros((2, 3)))
+    w = G.matrix(g, G.Float64, (3, 3), name="w", value=np.eye(3))
+    n = G.scalar(g, G.Int64, name="n", value=np.array(6))
+    h, outs = G.scan(counted, sequences=xs, init=h0, non_sequences=w, length=n, name="loop")
+    body = outs.inputs[0].op.body
+    lisp = G.LispMachine(g)
+    for _ in range(3):
+        lisp.run_all()
+    assert body._plans == {}  # its arrays are new at every run: nothing kept
+    tape = G.TapeMachine(g)
+    for steps in (6, 2, 6, 4):
+        n.value[...] = steps
+        tape.run_all()
+    (binding,) = body._plans.values()
+    assert sorted(binding) == [2, 4, 6]
+    expected_h, expected_outs = numpy_loop(xs.value[:4], h0.value, w.value)
+    np.testing.assert_allclose(h.value, expected_h, rtol=1e-12)
+
+
 def test_values_computed_in_place_are_not_copied():
     g, xs, h0, w, h, outs = graph()
     G.TapeMachine(g).run_all()
     body = outs.inputs[0].op.body
-    made = list(body._plans.values())[-1]  # the latest used
+    (made,) = list(body._plans.values())[-1].values()  # the latest binding's one length
     # the new carried state is written where the next step reads it, the output h * 2
     # into its row; only h's stored residual (h is also the new carried state) is copied
     assert [len(copies) for copies in made.copies] == [1] * 6
