@@ -1,6 +1,8 @@
 """The `numba` backend's registrations: the fused-kernel generator and one-pass kernels."""
 
 import gorgon as G
+from gorgon_numba.columns import make_col2im, make_im2col
+from gorgon_numba.conv import make_conv_transpose
 from gorgon_numba.fused import make_fused
 from gorgon_numba.pool import make_max_pool, make_max_pool_grad
 from gorgon_numba.rows import make_layer_norm, make_log_softmax, make_softmax
@@ -14,3 +16,6 @@ def register_kernels(register):
     register("layer_norm", "numba", make_layer_norm)
     register("max_pool2d", "numba", make_max_pool)
     register("max_pool2d_grad", "numba", make_max_pool_grad)
+    register("im2col", "numba", make_im2col)
+    register("col2im", "numba", make_col2im)
+    register("conv_transpose2d", "numba", make_conv_transpose)

@@ -1,0 +1,94 @@
+"""The numba backend's conv and pool kernels against the numpy kernels over more window
+geometries than the ops' samples hold: strides, asymmetric padding, dilation,
+output_padding, overlapping pools, ties and NaNs."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+pytest.importorskip("gorgon_numba")
+
+from gorgon.registry import registry  # noqa: E402
+from gorgon.types import TensorType  # noqa: E402
+from gorgon_numba.columns import make_col2im, make_im2col  # noqa: E402
+from gorgon_numba.conv import make_conv_transpose  # noqa: E402
+from gorgon_numba.pool import TOLERANCE, make_max_pool, make_max_pool_grad  # noqa: E402
+
+registry.load()
+RNG = np.random.default_rng(7)
+GEOMETRIES = [dict(kernel_size=k, stride=s, padding=p, dilation=d) for k, s, p, d in itertools.product(
+    [2, (3, 2)], [1, (2, 3)], [0, 1, ((2, 0), (1, 2))], [1, (2, 1)])]
+
+
+def typed(*arrays):
+    return tuple(TensorType(a.shape, a.dtype) for a in arrays)
+
+
+def run(make, op, inputs, expected):
+    kernel = make(op, typed(*inputs), typed(expected)[0])
+    assert kernel is not None
+    out = np.full(expected.shape, np.nan, expected.dtype)
+    bound = kernel.bind(*inputs, out)
+    bound()
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("params", GEOMETRIES, ids=str)
+def test_im2col_and_col2im_equal_numpy_exactly(params, dtype):
+    x = RNG.standard_normal((2, 3, 9, 8)).astype(dtype)
+    im2col = registry.ops["im2col"](**params)
+    cols = im2col.forward(x)
+    np.testing.assert_array_equal(run(make_im2col, im2col, (x,), cols), cols)
+    col2im = registry.ops["col2im"](output_size=(9, 8), **params)
+    image = col2im.forward(cols)
+    np.testing.assert_array_equal(run(make_col2im, col2im, (cols,), image), image)
+
+
+@pytest.mark.parametrize("params", [dict(stride=1, padding=1, output_padding=0, dilation=1),
+                                    dict(stride=2, padding=((1, 0), (0, 2)), output_padding=1, dilation=1),
+                                    dict(stride=(2, 3), padding=0, output_padding=(1, 2), dilation=(1, 2))],
+                         ids=str)
+def test_conv_transpose_equals_numpy(params):
+    op = registry.ops["conv_transpose2d"](groups=1, **params)
+    x = RNG.standard_normal((3, 4, 5, 6))
+    w = RNG.standard_normal((4, 2, 3, 2))
+    expected = op.forward(x, w)
+    np.testing.assert_allclose(run(make_conv_transpose, op, (x, w), expected), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_conv_transpose_declines_groups():
+    op = registry.ops["conv_transpose2d"](groups=2, stride=1, padding=0, output_padding=0, dilation=1)
+    x, w = np.ones((1, 4, 3, 3)), np.ones((4, 1, 2, 2))
+    assert make_conv_transpose(op, typed(x, w), typed(op.forward(x, w))[0]) is None
+
+
+def images_with_ties_and_nans(shape, dtype):
+    x = RNG.integers(0, 3, shape).astype(dtype)  # many ties
+    x.reshape(-1)[RNG.choice(x.size, 5, replace=False)] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("window", [dict(kernel_size=2, stride=2), dict(kernel_size=3, stride=1),
+                                    dict(kernel_size=(2, 3), stride=(1, 2)), dict(kernel_size=2, stride=2)],
+                         ids=["pairs", "overlapping", "uneven", "odd-size"])
+def test_max_pool_and_its_gradient_equal_numpy(window, dtype, request):
+    shape = (2, 3, 7, 9) if "odd" in request.node.name else (2, 3, 8, 10)
+    x = images_with_ties_and_nans(shape, dtype)
+    pool = registry.ops["max_pool2d"](padding=0, dilation=1, **window)
+    y = pool.forward(x)
+    np.testing.assert_array_equal(run(make_max_pool, pool, (x,), y), y)
+    grad = registry.ops["max_pool2d_grad"](padding=0, dilation=1, **window)
+    gy = RNG.standard_normal(y.shape).astype(dtype)
+    expected = grad.forward(x, gy)
+    rtol, atol = TOLERANCE[np.dtype(dtype).name]  # overlapping windows add in another order
+    np.testing.assert_allclose(run(make_max_pool_grad, grad, (x, gy), expected), expected, rtol=rtol, atol=atol)
+
+
+def test_pools_with_padding_or_dilation_are_declined():
+    x = np.ones((1, 1, 6, 6))
+    for params in (dict(padding=1, dilation=1), dict(padding=0, dilation=2)):
+        pool = registry.ops["max_pool2d"](kernel_size=2, stride=2, **params)
+        assert make_max_pool(pool, typed(x), typed(pool.forward(x))[0]) is None
