@@ -4,6 +4,7 @@ import gorgon as G
 from gorgon_numba.columns import make_col2im, make_im2col
 from gorgon_numba.conv import make_conv_transpose
 from gorgon_numba.fused import make_fused
+from gorgon_numba.losses import make_cross_entropy, make_cross_entropy_grad
 from gorgon_numba.pool import make_max_pool, make_max_pool_grad
 from gorgon_numba.rows import make_layer_norm, make_log_softmax, make_softmax
 
@@ -19,3 +20,5 @@ def register_kernels(register):
     register("im2col", "numba", make_im2col)
     register("col2im", "numba", make_col2im)
     register("conv_transpose2d", "numba", make_conv_transpose)
+    register("cross_entropy", "numba", make_cross_entropy)
+    register("cross_entropy_grad", "numba", make_cross_entropy_grad)

@@ -92,3 +92,41 @@ def test_pools_with_padding_or_dilation_are_declined():
     for params in (dict(padding=1, dilation=1), dict(padding=0, dilation=2)):
         pool = registry.ops["max_pool2d"](kernel_size=2, stride=2, **params)
         assert make_max_pool(pool, typed(x), typed(pool.forward(x))[0]) is None
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("labels", [True, False], ids=["labels", "probabilities"])
+def test_cross_entropy_and_its_gradient_equal_numpy(reduction, labels):
+    import gorgon as G
+
+    g = G.Graph()
+    x = G.matrix(g, G.Float64, (6, 5), name="x", value=RNG.standard_normal((6, 5)) * 3)
+    if labels:
+        target = G.vector(g, G.Int64, 6, name="t", value=RNG.integers(0, 5, 6))
+    else:
+        target = G.matrix(g, G.Float64, (6, 5), name="t", value=RNG.dirichlet(np.ones(5), 6))
+    loss = G.cross_entropy(x, target, reduction=reduction)
+    G.grad(loss, x)
+    G.TapeMachine(g).run_all()
+    expected = loss.value.copy(), x.grad.copy()
+    machine = G.TapeMachine(g, backends=("numba",))
+    machine.run_all()
+    assert "cross_entropy" in str(machine.program)
+    np.testing.assert_allclose(loss.value, expected[0], rtol=1e-12)
+    np.testing.assert_allclose(x.grad, expected[1], rtol=1e-12, atol=1e-15)
+
+
+def test_a_label_out_of_range_raises_as_on_numpy():
+    import gorgon as G
+
+    g = G.Graph()
+    x = G.matrix(g, G.Float64, (3, 4), name="x", value=np.zeros((3, 4)))
+    labels = G.vector(g, G.Int64, 3, name="t", value=np.array([0, 4, 1]))
+    loss = G.cross_entropy(x, labels)
+    kernel = G.backends.find_kernel(loss.op, typed(x.value, labels.value), TensorType((), np.float64), ("numba",))
+    assert kernel is not None
+    with pytest.raises(IndexError):
+        kernel[1](x.value, labels.value, np.empty(()))
+    for backends in (("numpy",), ("numba",)):  # the numpy kernel's own error, either way
+        with pytest.raises(G.ExecutionError, match="class labels must lie in"):
+            G.TapeMachine(g, outputs=[loss], backends=backends).run_all()
