@@ -1,6 +1,7 @@
 """One epoch of the digits CNN main job (examples/digits_cnn.py: conv 1->16, conv 16->32,
-dense 128->64->10 on 8x8 digits, batch 32, Adam) on the TapeMachine, beside the same
-model and loop in PyTorch eager, in one run."""
+dense 128->64->10 on 8x8 digits, batch 32, Adam) on the TapeMachine (numpy, and numba
+backends chosen through GORGON_BACKENDS), beside the same model and loop in PyTorch
+eager, in one run."""
 
 import importlib.util
 from pathlib import Path
@@ -33,8 +34,12 @@ def batches(labels):
     return [order[i * BATCH:(i + 1) * BATCH] for i in range(len(labels) // BATCH)]
 
 
-def test_digits_epoch_tape(benchmark, record, digits):
-    record("digits CNN epoch", "gorgon TapeMachine")
+@pytest.mark.parametrize("backends", ["numpy", "numba,numpy"])
+def test_digits_epoch_tape(benchmark, record, digits, backends, monkeypatch):
+    if backends != "numpy":
+        pytest.importorskip("gorgon_numba")
+    record("digits CNN epoch", "gorgon TapeMachine" + ("" if backends == "numpy" else " numba"))
+    monkeypatch.setenv("GORGON_BACKENDS", backends)  # the example's machines take the default
     module, (train_x, train_y, test_x, test_y) = digits
     model = module.Model(BATCH, test_x, 0)
     solver = G.solvers.Adam(params=model.params, learning_rate=LEARNING_RATE)

@@ -53,3 +53,26 @@ def test_g_function_takes_backends():
     np.testing.assert_allclose(block(x), np.sum(np.tanh(x * 0.5) + 1.0), rtol=1e-12)
     (trace,) = block.traces.values()
     assert trace.machine.program.op_count == 1
+
+
+def test_pool_conv_transpose_and_cross_entropy_kernels_allocate_nothing():
+    from gorgon import backends
+
+    backends.forget()  # so that the kernels seen below are this machine's
+    rng = np.random.default_rng(0)
+    g = G.Graph()
+    x = G.tensor(g, G.Float32, (8, 4, 12, 12), name="x", value=rng.standard_normal((8, 4, 12, 12), np.float32))
+    w = G.tensor(g, G.Float32, (4, 3, 3, 3), name="w", value=rng.standard_normal((4, 3, 3, 3), np.float32))
+    dense = G.matrix(g, G.Float32, (144, 10), name="dense", value=rng.standard_normal((144, 10), np.float32))
+    labels = G.vector(g, G.Int64, 8, name="labels", value=rng.integers(0, 10, 8))
+    pooled = G.max_pool2d(x, 2)
+    loss = G.cross_entropy(G.flatten(pooled, 1) @ dense, labels)
+    G.grad(loss, x)
+    up = G.conv_transpose2d(x, w, stride=2)
+    numba = G.TapeMachine(g, backends=("numba",))
+    listing = str(numba.program)
+    assert all(name in listing for name in ("max_pool2d_grad", "conv_transpose2d", "cross_entropy_grad"))
+    assert peak_bytes(numba) < SMALL
+    kinds = {type(k).__name__ for k in backends._kernels.values() if k is not None}
+    assert {"PoolKernel", "ConvTransposeKernel", "LossKernel"} <= kinds
+    assert peak_bytes(G.TapeMachine(g)) >= 8 * 4 * 12 * 12  # numpy's pool masks, at least
