@@ -97,7 +97,8 @@ class MaxPool2dGrad(Pool):
     gradient makes NaNs across its window). Windows that tile x (the usual 2x2, stride 2)
     write each offset's share straight into its strided view. Linear in gy; constant in x
     almost everywhere. The usual 2x2 windows with stride 2 over an even-sized input take a
-    faster path (see `pairs`), with the same result."""
+    faster path (see `pairs`: the same values, but a window holding a NaN passes its
+    gradient on). Both split the batch over threads (see `split`)."""
 
     name = "max_pool2d_grad"
 
