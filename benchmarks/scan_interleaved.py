@@ -1,0 +1,84 @@
+"""W4 training steps interleaved in one process, for ratios on a shared, noisy machine:
+each round runs every implementation once, in turn, so load that comes and goes hits
+them alike; the medians over the rounds are printed. The pytest-benchmark figures
+(benchmarks/test_scan_bench.py) time each implementation in its own stretch.
+
+    python -m benchmarks.scan_interleaved [--rounds 25] [--threads 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from benchmarks.test_lstm import LEARNING_RATE, data, lstm_graph, numpy_step, torch_cell_loop_step
+from benchmarks.test_scan_bench import dynamic_graph, scan_graph, trained
+
+
+def torch_lstm_step(torch):
+    values = data()
+    lstm = torch.nn.LSTM(values["xs"].shape[2], values["u"].shape[0])
+    xs, target = torch.from_numpy(values["xs"]), torch.from_numpy(values["target"])
+
+    def step():
+        lstm.zero_grad()
+        _, (h, _) = lstm(xs)
+        ((h[0] - target) ** 2).mean().backward()
+        with torch.no_grad():
+            for p in lstm.parameters():
+                p -= LEARNING_RATE * p.grad
+
+    return step
+
+
+def implementations(threads: int) -> dict:
+    """name -> (step, torch thread count or None)."""
+    values = data()
+    params = [values["w"].copy(), values["u"].copy(), values["b"].copy()]
+    found = {
+        f"gorgon scan, {threads} BLAS thread(s)": trained(scan_graph, data(), blas_threads=threads)[3],
+        f"gorgon dynamic scan, {threads}": trained(dynamic_graph, data(), blas_threads=threads)[3],
+        f"gorgon unrolled, {threads}": trained(lstm_graph, data(), blas_threads=threads)[3],
+        f"numpy floor, {threads}": lambda: numpy_step(values, params),
+    }
+    try:
+        import torch
+    except ImportError:
+        return found
+    found[f"torch cell loop, {threads}"] = torch_cell_loop_step(torch)
+    found[f"torch.nn.LSTM, {threads}"] = torch_lstm_step(torch)
+    return found
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=25)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    for threads in args.threads:
+        steps = implementations(threads)
+        times: dict[str, list[float]] = {name: [] for name in steps}
+        with threadpool_limits(threads):
+            if torch is not None:
+                torch.set_num_threads(threads)
+            for step in steps.values():
+                step()
+            for _ in range(args.rounds):
+                for name, step in steps.items():
+                    start = time.perf_counter()
+                    step()
+                    times[name].append(time.perf_counter() - start)
+        for name, seen in times.items():
+            print(f"{name:<40} median {np.median(seen) * 1e3:7.2f} ms   min {min(seen) * 1e3:7.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
