@@ -40,7 +40,7 @@ class BackendWarning(UserWarning):
 
 _lock = threading.Lock()
 _kernels: dict[tuple, Kernel | None] = {}
-_broken: set[tuple[Op, str]] = set()
+_broken: set[tuple[Op | str, str]] = set()
 _reported: set[tuple[str, str]] = set()
 failures: list[str] = []  # every reported failure, in order, for inspection
 
@@ -130,6 +130,47 @@ def find_kernel(op: Op, inputs: Sequence[TensorType], output: TensorType,
         if made is not None:
             return backend, made
     return None
+
+
+SOLVER = "solver_"  # solver update kernels register as "solver_<Name>", e.g. "solver_Adam"
+
+
+def solver_kernel(solver: Any, param: TensorType, backends: Sequence[str]) -> tuple[str, Kernel] | None:
+    """The first preferred backend's update kernel for one parameter of `solver` (of
+    `param`'s type), as (backend, kernel), or None (numpy first, or no backend has one,
+    or each declines it, or fails to make it: reported like an op's kernel). A solver
+    calls `kernel(solver, index, value, gradient)` in place of its own update rule; the
+    kernel reads the solver's hyper-parameters and state at that call."""
+    from gorgon.registry import registry
+
+    name = SOLVER + solver.name
+    for backend in backends:
+        if backend == NUMPY:
+            return None
+        make = registry.kernel_maker(name, backend)
+        if make is None or (name, backend) in _broken:
+            continue
+        try:
+            made = make(solver, (param,), param)
+        except Exception as exc:  # a backend must never break a solver
+            report_solver(name, backend, f"failed to compile ({type(exc).__name__}: {exc})")
+            continue
+        if made is not None:
+            return backend, made
+    return None
+
+
+def report_solver(name: str, backend: str, reason: str) -> None:
+    """Say once that `backend`'s update kernel for solver `name` is replaced by the
+    solver's own rule (and stop using it)."""
+    with _lock:
+        _broken.add((name, backend))
+        if (name, backend) in _reported:
+            return
+        _reported.add((name, backend))
+        message = f"{name}: the {backend} update kernel {reason}; using the solver's own rule instead"
+        failures.append(message)
+    warnings.warn(message, BackendWarning, stacklevel=3)
 
 
 def types_of(arrays: Sequence[np.ndarray]) -> tuple[TensorType, ...]:

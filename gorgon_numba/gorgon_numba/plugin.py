@@ -1,4 +1,5 @@
-"""The `numba` backend's registrations: the fused-kernel generator and one-pass kernels."""
+"""The `numba` backend's registrations: the fused-kernel generator, one-pass kernels and
+solver update kernels."""
 
 import gorgon as G
 from gorgon_numba.columns import make_col2im, make_im2col
@@ -6,6 +7,7 @@ from gorgon_numba.conv import make_conv_transpose
 from gorgon_numba.fused import make_fused
 from gorgon_numba.losses import make_cross_entropy, make_cross_entropy_grad
 from gorgon_numba.pool import make_max_pool, make_max_pool_grad
+from gorgon_numba.solvers import SOLVERS
 from gorgon_numba.rows import make_layer_norm, make_log_softmax, make_softmax
 
 
@@ -22,3 +24,5 @@ def register_kernels(register):
     register("conv_transpose2d", "numba", make_conv_transpose)
     register("cross_entropy", "numba", make_cross_entropy)
     register("cross_entropy_grad", "numba", make_cross_entropy_grad)
+    for name, make in SOLVERS.items():
+        register(f"solver_{name}", "numba", make)

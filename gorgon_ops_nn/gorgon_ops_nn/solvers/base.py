@@ -23,7 +23,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from gorgon import Node
+from gorgon import Node, TensorType
+from gorgon.backends import SOLVER, check_backends, report_solver, solver_kernel
 from gorgon.errors import ArgumentTypeError, ArgumentValueError, GorgonError
 from gorgon.types import describe
 
@@ -43,7 +44,10 @@ class Solver:
     - `learning_rate`: the step size (an attribute, so a schedule may change it);
     - `l1`, `l2`: regularisation, adding `l1 * sign(w) + l2 * w` to each gradient;
     - `clip_value`: limit every gradient element to [-clip_value, clip_value];
-    - `clip_norm`: scale the gradients so their global L2 norm is at most clip_norm.
+    - `clip_norm`: scale the gradients so their global L2 norm is at most clip_norm;
+    - `backends`: kernel backends in order of preference (default GORGON_BACKENDS, else
+      numpy): a backend's update kernel for this solver, where one is registered
+      ("solver_<Name>"), replaces the rule below for each parameter it accepts.
 
     A parameter without a gradient (`node.grad is None`: the machine did not compute it)
     is an error naming it; nothing is updated then. `state_dict()` and
@@ -56,7 +60,8 @@ class Solver:
     scalars: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Sequence[Node] | None = None, learning_rate: float = 0.01, l1: float = 0.0,
-                 l2: float = 0.0, clip_value: float | None = None, clip_norm: float | None = None):
+                 l2: float = 0.0, clip_value: float | None = None, clip_norm: float | None = None,
+                 backends: Sequence[str] | None = None):
         require(learning_rate > 0, f"{self.name}: learning_rate must be positive, got {learning_rate}")
         require(l1 >= 0 and l2 >= 0, f"{self.name}: l1 and l2 must not be negative, got {l1}, {l2}")
         require(clip_value is None or clip_value > 0,
@@ -68,6 +73,7 @@ class Solver:
         self.l2 = float(l2)
         self.clip_value = clip_value
         self.clip_norm = clip_norm
+        self.backends = check_backends(backends)
         self.steps = 0
         self.params: list[Node] = []
         self.allocate()
@@ -83,6 +89,7 @@ class Solver:
         self.backup = [np.empty(p.shape, p.dtype) for p in self.params]
         self.state_backup = {slot: [np.empty(p.shape, p.dtype) for p in self.params]
                              for slot in self.slots}
+        self.kernels = [solver_kernel(self, TensorType(p.shape, p.dtype), self.backends) for p in self.params]
 
     def _check_params(self, params: Sequence[Node]) -> list[Node]:
         if isinstance(params, Node) or not isinstance(params, Sequence) or not params:
@@ -154,7 +161,23 @@ class Solver:
         """Apply the rule to each parameter; solvers that look at all parameters together
         override this."""
         for index, (value, gradient) in enumerate(zip(values, gradients)):
-            self.update_one(index, value, gradient)
+            found = self.kernels[index] if index < len(self.kernels) else None
+            if found is None:
+                self.update_one(index, value, gradient)
+                continue
+            try:
+                found[1](self, index, value, gradient)
+            except Exception as exc:  # the backend's failure: this parameter by the rule instead
+                self.restore_one(index, value)
+                report_solver(SOLVER + self.name, found[0], f"raised ({type(exc).__name__}: {exc})")
+                self.kernels = [None if k is not None and k[0] == found[0] else k for k in self.kernels]
+                self.update_one(index, value, gradient)
+
+    def restore_one(self, index: int, value: np.ndarray) -> None:
+        """Put parameter `index` and its state back from the backup of this step."""
+        np.copyto(value, self.backup[index])
+        for slot, arrays in self.state.items():
+            np.copyto(arrays[index], self.state_backup[slot][index])
 
     def update_one(self, index: int, value: np.ndarray, gradient: np.ndarray) -> None:
         """Update parameter `index`, whose array is `value`, in place from `gradient`

@@ -1,0 +1,108 @@
+"""Solver update kernels (gorgon_numba.solvers): a solver built with the numba backend
+takes the same steps as with numpy's rules (parameters and state), in float64 and
+float32, with regularisation and clipping; allocates nothing; and falls back to its
+own rule, reported once, when a kernel fails."""
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("gorgon_numba")
+
+import gorgon as G  # noqa: E402
+from gorgon import backends  # noqa: E402
+from gorgon_numba import solvers as numba_solvers  # noqa: E402
+from gorgon_numba.solvers import TOLERANCE  # noqa: E402
+
+CASES = [("SGD", {}), ("SGD", {"l2": 0.1, "l1": 0.01, "clip_value": 0.5}), ("Momentum", {}),
+         ("Momentum", {"nesterov": True, "clip_norm": 1.0}), ("Adam", {}), ("AdamW", {"weight_decay": 0.1})]
+
+
+def params(dtype, rng):
+    """Three parameters of a cost whose gradients change as they move, and its machine."""
+    g = G.Graph()
+    nodes = [G.tensor(g, dtype, shape, name=f"p{i}", value=rng.standard_normal(shape).astype(dtype))
+             for i, shape in enumerate([(3, 4), (5,), (2, 3, 2)])]
+    cost = None
+    for i, node in enumerate(nodes):
+        term = G.sum(G.tanh(node * (1.0 + i)) * 3.0 + node * node * 0.5)
+        cost = term if cost is None else cost + term
+    G.grad(cost, *nodes)
+    return nodes, G.TapeMachine(g)
+
+
+def run_steps(name, options, dtype, chosen, steps=5):
+    nodes, machine = params(dtype, np.random.default_rng(3))
+    solver = getattr(G.solvers, name)(params=nodes, learning_rate=0.05, backends=chosen, **options)
+    for _ in range(steps):
+        machine.run_all()
+        solver.step()
+    return solver, [n.value.copy() for n in nodes]
+
+
+@pytest.mark.parametrize("dtype", [G.Float64, G.Float32])
+@pytest.mark.parametrize("name, options", CASES, ids=[f"{n}-{sorted(o)}" for n, o in CASES])
+def test_numba_steps_equal_numpy_steps(name, options, dtype):
+    numpy_solver, expected = run_steps(name, options, dtype, ("numpy",))
+    numba_solver, got = run_steps(name, options, dtype, ("numba", "numpy"))
+    assert all(k is not None and k[0] == "numba" for k in numba_solver.kernels)
+    assert all(k is None for k in numpy_solver.kernels)
+    rtol, atol = TOLERANCE[np.dtype(dtype).name]
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+    for slot, arrays in numpy_solver.state.items():
+        for a, b in zip(numba_solver.state[slot], arrays):
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+def test_gorgon_backends_chooses_the_kernels(monkeypatch):
+    monkeypatch.setenv("GORGON_BACKENDS", "numba,numpy")
+    solver = G.solvers.Adam(params=params(G.Float64, np.random.default_rng(0))[0])
+    assert all(k is not None for k in solver.kernels)
+
+
+def test_a_numba_step_allocates_nothing():
+    solver, _ = run_steps("Adam", {}, G.Float64, ("numba",), steps=2)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(3):
+            solver.step()  # the same gradients again: the step's arithmetic alone
+        assert tracemalloc.get_traced_memory()[1] - before < 2048
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_failing_kernel_is_reported_once_and_the_rule_takes_over(monkeypatch):
+    def broken(w, g, rate):
+        w[0] = np.nan  # a half-done update, which must be undone
+        raise RuntimeError("boom")
+
+    backends.forget()
+    monkeypatch.setattr(numba_solvers, "_sgd", broken)
+    _, expected = run_steps("SGD", {}, G.Float64, ("numpy",))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        solver, got = run_steps("SGD", {}, G.Float64, ("numba",))
+    reports = [w for w in caught if issubclass(w.category, backends.BackendWarning)]
+    assert len(reports) == 1 and "solver_SGD" in str(reports[0].message) and "boom" in str(reports[0].message)
+    assert all(k is None for k in solver.kernels)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+    backends.forget()
+
+
+def test_non_contiguous_parameters_keep_the_rule():
+    g = G.Graph()
+    base = np.arange(12.0).reshape(3, 4)
+    node = G.matrix(g, G.Float64, (3, 2), name="w", value=base[:, ::2])
+    G.grad(G.sum(node), node)
+    machine = G.TapeMachine(g)
+    machine.run_all()
+    solver = G.solvers.SGD(params=[node], learning_rate=0.5, backends=("numba",))
+    assert solver.kernels[0] is not None
+    solver.step()
+    np.testing.assert_array_equal(base[:, ::2], np.arange(12.0).reshape(3, 4)[:, ::2] - 0.5)
+    np.testing.assert_array_equal(base[:, 1::2], np.arange(12.0).reshape(3, 4)[:, 1::2])
