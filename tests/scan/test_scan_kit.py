@@ -1,7 +1,7 @@
 """The conformance kit on functions built with G.scan (its scan, scan_part and
-scan_cotangent nodes): inference, out= against the allocating kernel, gradients against
-finite differences in float64, the float32 path, both machines agreeing, second order,
-and bad input rejected at build."""
+scan_cotangent nodes), also one whose length is a node: inference, out= against the
+allocating kernel, gradients against finite differences in float64, the float32 path,
+both machines agreeing, second order, and bad input rejected at build."""
 
 import numpy as np
 import pytest
@@ -55,3 +55,22 @@ def test_two_carries_two_sequences_pass_the_kit():
                       RNG.standard_normal((5, 3)), RNG.standard_normal((3, 3)) * 0.3)]
     results = check_op(pair_sum, samples)
     assert all(r.status == "passed" for r in results if r.check != "errors")
+
+
+def rnn_prefix(h0, xs, w, n):
+    """The last state and the outputs of a tanh RNN over the first n rows of xs."""
+    result = G.scan(_step, sequences=xs, init=h0, non_sequences=w, length=n, name="rnn_prefix")
+    return G.sum(result.outputs, axis=0) + result.final
+
+
+def test_a_scan_with_a_length_node_passes_the_kit():
+    samples = [Sample(RNG.standard_normal((2, 3)), RNG.standard_normal((5, 2, 3)), RNG.standard_normal((3, 3)) * 0.5,
+                      np.array(3)),
+               Sample(RNG.standard_normal((2, 3)), RNG.standard_normal((5, 2, 3)), RNG.standard_normal((3, 3)) * 0.5,
+                      np.array(0), label="no step"),
+               ErrorSample(np.zeros((2, 3)), np.zeros((5, 2, 3)), np.zeros((3, 3)), np.array(1.5),
+                           error=G.ShapeError, match="integer scalar")]
+    results = check_op(rnn_prefix, samples)
+    assert {r.check for r in results} >= {"inference", "out_kernel", "gradient", "lisp_agrees", "float32",
+                                          "second_order", "errors"}
+    assert all(r.status == "passed" for r in results), [r for r in results if r.status != "passed"]
