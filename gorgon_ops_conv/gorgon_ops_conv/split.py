@@ -3,12 +3,15 @@ threads: numpy releases the GIL inside copies and ufuncs, so the parts run on se
 cores at once. Each part computes whole images exactly as one thread would, so results
 are bit-identical whatever the thread count.
 
-The count is GORGON_CONV_THREADS, else the CPUs this process may run on (at most
-`MAX_DEFAULT`); 1 runs everything in the calling thread. The pooling kernels call no
-BLAS, so these threads and BLAS's take turns on the cores rather than oversubscribing
-them. Small work runs in the calling thread: handing a part to a thread costs tens of
-microseconds. (The convolutions' im2col/col2im copies, split the same way, ran faster
-alone but made the whole conv kernels slower between their GEMMs, so they stay whole.)"""
+The count is GORGON_CONV_THREADS, 1 (everything in the calling thread) when unset. Run
+alone, LeNet's pooling kernels ran 1.5x faster on two threads; inside the LeNet step,
+on a 2-core machine shared with other processes, interleaved runs showed no gain (a
+part waits for a busy core's time slice, as gorgon-numba's parallel loops measured
+there too). So splitting is asked for, not assumed. The pooling kernels call no BLAS, so these threads and
+BLAS's take turns on the cores rather than oversubscribing them. Small work runs in the
+calling thread: handing a part to a thread costs tens of microseconds. (The
+convolutions' im2col/col2im copies, split the same way, ran faster alone but made the
+whole conv kernels slower between their GEMMs, so they stay whole.)"""
 
 from __future__ import annotations
 
@@ -20,7 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from gorgon import ArgumentValueError
 
 ENV = "GORGON_CONV_THREADS"
-MAX_DEFAULT = 8
 MIN_PART = 1 << 15
 """Elements a part must touch for a thread hand-off to pay."""
 
@@ -34,7 +36,7 @@ def conv_threads() -> int:
     """How many threads the conv plugin's kernels split their work over."""
     text = os.environ.get(ENV, "").strip()
     if not text:
-        return max(1, min(MAX_DEFAULT, _cpus()))
+        return 1
     try:
         count = int(text)
     except ValueError:
@@ -42,11 +44,6 @@ def conv_threads() -> int:
     if count < 1:
         raise ArgumentValueError(f"{ENV} must be a positive integer, got {text!r}")
     return count
-
-
-def _cpus() -> int:
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:

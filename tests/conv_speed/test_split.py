@@ -20,9 +20,12 @@ def threads(monkeypatch):
     return set_count
 
 
-def test_the_count_defaults_to_the_cpus_this_process_may_use(monkeypatch):
+def test_the_count_is_one_unless_asked_for(monkeypatch):
     monkeypatch.delenv(S.ENV, raising=False)
-    assert 1 <= S.conv_threads() <= S.MAX_DEFAULT
+    assert S.conv_threads() == 1
+    seen = []
+    S.split(64, lambda lo, hi: seen.append((lo, hi, threading.current_thread())), size=1 << 30)
+    assert seen == [(0, 64, threading.current_thread())]
     monkeypatch.setenv(S.ENV, " 3 ")
     assert S.conv_threads() == 3
 
