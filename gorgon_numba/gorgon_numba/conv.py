@@ -1,6 +1,7 @@
-"""conv_transpose2d (conv2d's input gradient) as one BLAS GEMM per sample into columns
-(N, F*kh*kw, H*W), then the one-pass col2im of `columns`; the columns are scratch the
-TapeMachine's bound step allocates once. numpy's kernel folds its columns back with a
+"""conv_transpose2d (conv2d's input gradient) as one BLAS GEMM for the whole batch into
+channel-major columns (F*kh*kw, N*H*W), then the one-pass col2im of `columns` over them;
+the columns and the channel-major copy of x are scratch the TapeMachine's bound step
+allocates once. numpy's kernel folds its columns back with a
 strided add per kernel offset, the part this replaces (measured in
 benchmarks/test_numba_bench.py's LeNet step). One group only; others are declined."""
 
@@ -28,15 +29,18 @@ class ConvTransposeKernel:
 
     def _step(self, x: np.ndarray, w: np.ndarray, out: np.ndarray) -> Callable[[], None]:
         n, c = x.shape[:2]
-        cols = np.empty((n, self.columns[1] * self.columns[2] * self.columns[3],
-                         self.columns[4] * self.columns[5]), self.dtype)
+        _, f, kh, kw, oh, ow = self.columns
+        channels = np.empty((c, n, oh * ow), self.dtype)  # x channel-major, for one GEMM
+        cols = np.empty((f * kh * kw, n * oh * ow), self.dtype)
         weights = w.reshape(c, -1).T
-        images = x.reshape(n, c, -1)
-        grid = cols.reshape(self.columns)
+        images = x.reshape(n, c, -1).transpose(1, 0, 2)
+        grid = cols.reshape(f, kh, kw, n, oh, ow).transpose(3, 0, 1, 2, 4, 5)
+        flat = channels.reshape(c, -1)
         shape = self.geometry
 
         def run() -> None:
-            np.matmul(weights, images, out=cols)
+            np.copyto(channels, images)
+            np.matmul(weights, flat, out=cols)
             col2im_loop(grid, *shape, out)
 
         return run
