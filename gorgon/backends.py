@@ -6,8 +6,9 @@ when no preferred backend has a kernel for it, when a backend's `make_kernel` de
 the input types (returns None) or fails to compile (raises), and when a backend kernel
 raises at run time on inputs the numpy kernel accepts. Each such failure is reported
 once per op and backend (a BackendWarning naming the op, the backend and the reason),
-and the failing kernel is not used again. Mode-dependent and impure ops always run
-their numpy kernel.
+and the failing kernel is not used again. Impure ops always run their numpy kernel;
+mode-dependent ones too, unless the backend's `make_kernel` has `modes = True`: its
+kernels then take `training=` (`kernel(*arrays, out, training=...)`, and `bind` too).
 
 A machine's preference is its `backends=` argument, else the environment variable
 GORGON_BACKENDS (`GORGON_BACKENDS=numba,numpy`), else numpy alone.
@@ -91,9 +92,10 @@ def report(op: Op, backend: str, reason: str) -> None:
     warnings.warn(message, BackendWarning, stacklevel=3)
 
 
-def usable(op: Op) -> bool:
-    """Whether a backend may replace the op's kernel (pure and mode independent)."""
-    return op.pure and not op.mode_dependent
+def usable(op: Op, make: Callable[..., Any] | None = None) -> bool:
+    """Whether a backend may replace the op's kernel: pure, and mode independent unless
+    `make` (the backend's kernel maker) takes the mode (`make.modes`)."""
+    return op.pure and (not op.mode_dependent or bool(getattr(make, "modes", False)))
 
 
 def find_kernel(op: Op, inputs: Sequence[TensorType], output: TensorType,
@@ -101,7 +103,7 @@ def find_kernel(op: Op, inputs: Sequence[TensorType], output: TensorType,
     """The first preferred backend's kernel for `op` on these types, as (backend, kernel),
     or None when numpy comes first or no preferred backend has one that accepts them.
     Kernels are made once per op, types and backend."""
-    if not usable(op):
+    if not op.pure:
         return None
     from gorgon.registry import registry
 
@@ -110,7 +112,7 @@ def find_kernel(op: Op, inputs: Sequence[TensorType], output: TensorType,
         if backend == NUMPY:
             return None
         make = registry.kernel_maker(op.name, backend)
-        if make is None or (op, backend) in _broken:
+        if make is None or (op, backend) in _broken or not usable(op, make):
             continue
         key = (op, types, backend)
         with _lock:
@@ -205,7 +207,8 @@ def tape_step(op: Op, arrays: Sequence[np.ndarray], out: np.ndarray, training: b
         return numpy_step, None
     backend, made = found
     bind = getattr(made, "bind", None)
-    fast = functools.partial(made, *arrays, out) if bind is None else bind(*arrays, out)
+    mode = {"training": training} if op.mode_dependent else {}
+    fast = functools.partial(made, *arrays, out, **mode) if bind is None else bind(*arrays, out, **mode)
     if fast is None:
         return numpy_step, None
     return fast, Fallback(op, backend, numpy_step)
@@ -222,12 +225,13 @@ def lisp_kernel(op: Op, inputs: Sequence[TensorType], output: TensorType, traini
     backend, made = found
     shape, dtype = output.shape, output.dtype
     current = [made]
+    mode = {"training": training} if op.mode_dependent else {}
 
     def run(*arrays: np.ndarray) -> np.ndarray:
         chosen = current[0]
         if chosen is not None:
             try:
-                return chosen(*arrays, np.empty(shape, dtype))
+                return chosen(*arrays, np.empty(shape, dtype), **mode)
             except Exception as exc:
                 result = own(*arrays)
                 current[0] = None

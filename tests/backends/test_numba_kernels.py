@@ -130,3 +130,34 @@ def test_a_label_out_of_range_raises_as_on_numpy():
     for backends in (("numpy",), ("numba",)):  # the numpy kernel's own error, either way
         with pytest.raises(G.ExecutionError, match="class labels must lie in"):
             G.TapeMachine(g, outputs=[loss], backends=backends).run_all()
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5, 2)])
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_batch_norm_gradients_follow_the_mode_as_on_numpy(mode, shape):
+    import gorgon as G
+    from gorgon import backends
+
+    backends.forget()
+    g = G.Graph()
+    c = shape[1]
+    x = G.tensor(g, G.Float64, shape, name="x", value=RNG.standard_normal(shape) * 2 + 1)
+    scale = G.vector(g, G.Float64, c, name="scale", value=RNG.standard_normal(c))
+    shift = G.vector(g, G.Float64, c, name="shift", value=RNG.standard_normal(c))
+    mean = G.vector(g, G.Float64, c, name="mean", value=RNG.standard_normal(c))
+    var = G.vector(g, G.Float64, c, name="var", value=RNG.random(c) + 0.5)
+    weights = G.tensor(g, G.Float64, shape, name="k", value=RNG.standard_normal(shape))
+    cost = G.sum(G.batch_norm(x, scale, shift, mean, var) * weights)
+    G.grad(cost, x, scale)
+    getattr(g, mode)()
+    state = mean.value.copy(), var.value.copy()
+    results = []
+    for chosen in (("numpy",), ("numba",)):
+        np.copyto(mean.value, state[0])
+        np.copyto(var.value, state[1])
+        G.TapeMachine(g, backends=chosen).run_all()
+        results.append((x.grad.copy(), scale.grad.copy()))
+    kinds = {type(k).__name__ for k in backends._kernels.values() if k is not None}
+    assert "NormKernel" in kinds
+    for got, expected in zip(results[1], results[0]):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
