@@ -1,6 +1,7 @@
 """W4 training steps interleaved in one process, for ratios on a shared, noisy machine:
-each round runs every implementation once, in turn, so load that comes and goes hits
-them alike; the medians over the rounds are printed. The pytest-benchmark figures
+each round runs every implementation once, in a shuffled order (what runs right after
+torch, whose threads keep spinning a while, would otherwise always pay for it), so load
+that comes and goes hits them alike; the medians over the rounds are printed. The pytest-benchmark figures
 (benchmarks/test_scan_bench.py) time each implementation in its own stretch.
 
     python -m benchmarks.scan_interleaved [--rounds 25] [--threads 1 2]
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         import torch
     except ImportError:
         torch = None
+    order = np.random.default_rng(0)
     for threads in args.threads:
         steps = implementations(threads)
         times: dict[str, list[float]] = {name: [] for name in steps}
@@ -71,10 +73,12 @@ def main(argv: list[str] | None = None) -> None:
                 torch.set_num_threads(threads)
             for step in steps.values():
                 step()
+            names = list(steps)
             for _ in range(args.rounds):
-                for name, step in steps.items():
+                for index in order.permutation(len(names)):
+                    name = names[index]
                     start = time.perf_counter()
-                    step()
+                    steps[name]()
                     times[name].append(time.perf_counter() - start)
         for name, seen in times.items():
             print(f"{name:<40} median {np.median(seen) * 1e3:7.2f} ms   min {min(seen) * 1e3:7.2f} ms")
