@@ -24,7 +24,7 @@ def params(dtype, rng):
     """Three parameters of a cost whose gradients change as they move, and its machine."""
     g = G.Graph()
     nodes = [G.tensor(g, dtype, shape, name=f"p{i}", value=rng.standard_normal(shape).astype(dtype))
-             for i, shape in enumerate([(3, 4), (5,), (2, 3, 2)])]
+             for i, shape in enumerate([(30, 40), (50,), (20, 3, 20)])]
     cost = None
     for i, node in enumerate(nodes):
         term = G.sum(G.tanh(node * (1.0 + i)) * 3.0 + node * node * 0.5)
@@ -70,7 +70,7 @@ def test_a_numba_step_allocates_nothing():
         before = tracemalloc.get_traced_memory()[0]
         for _ in range(3):
             solver.step()  # the same gradients again: the step's arithmetic alone
-        assert tracemalloc.get_traced_memory()[1] - before < 2048
+        assert tracemalloc.get_traced_memory()[1] - before < 4096  # Python objects; a buffer is 9,600 bytes
     finally:
         tracemalloc.stop()
 
