@@ -1,8 +1,8 @@
 """The numba kernel backend against the numpy backend, in one run: W1 (the 1,000-op chain
 of test_dispatch) forward and forward+backward on both machines; an elementwise-heavy
 block on (4096, 1024) float32 (y = layer_norm(gelu(x + b) * 0.5 + x)); the LeNet
-training step; and the first-call compile time (a fresh process, cold and warm disk
-cache). The numba TapeMachines use readable="lean", where whole chains fuse."""
+training step, alone and interleaved round by round with numpy's and PyTorch's; and the
+first-call compile time (a fresh process, cold and warm disk cache). The numba TapeMachines use readable="lean", where whole chains fuse."""
 
 import os
 import subprocess
@@ -84,6 +84,52 @@ def test_lenet_numba(benchmark, record):
 
     benchmark(step)
     assert np.isfinite(loss.value)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_lenet_interleaved(benchmark, record, torch, threads):
+    """The LeNet step on numpy, on numba and in PyTorch, round by round in one process
+    (each round runs each twice, in turn), medians of 11 rounds in extra_info: ratios
+    that hold on a shared machine, where load changes between sequential benchmarks."""
+    record(f"LeNet training step interleaved ({threads} BLAS/torch threads)", "numpy / numba / torch")
+    if benchmark.disabled:
+        pytest.skip("a timing only: it measures nothing without --benchmark-enable")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        steps = {"numpy": lenet_step(("numpy",), threads), "numba": lenet_step(NUMBA, threads),
+                 "torch": test_lenet.torch_step(torch)}
+        times: dict[str, list[float]] = {name: [] for name in steps}
+
+        def rounds() -> None:
+            for _ in range(11):
+                for name, step in steps.items():
+                    start = time.perf_counter()
+                    step()
+                    step()
+                    times[name].append((time.perf_counter() - start) / 2 * 1e3)
+
+        for step in steps.values():
+            step()
+        benchmark.pedantic(rounds, rounds=1, iterations=1)
+    finally:
+        torch.set_num_threads(previous)
+    medians = {name: round(float(np.median(v)), 2) for name, v in times.items()}
+    benchmark.extra_info["median_ms"] = medians
+    assert all(m > 0 for m in medians.values())
+
+
+def lenet_step(backends: tuple[str, ...], threads: int):
+    g, params, loss = test_lenet.lenet_graph()
+    G.grad(loss, *params)
+    machine = G.TapeMachine(g, backends=backends, readable="lean", blas_threads=threads)
+    solver = G.solvers.SGD(params=params, learning_rate=test_lenet.LEARNING_RATE)
+
+    def step() -> None:
+        machine.run_all()
+        solver.step()
+
+    return step
 
 
 COMPILE = """
