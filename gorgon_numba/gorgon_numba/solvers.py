@@ -14,6 +14,7 @@ from typing import Any
 import numba
 import numpy as np
 
+import gorgon as G
 from gorgon import TensorType
 
 TOLERANCE = {"float32": (1e-5, 1e-6), "float64": (1e-12, 1e-14)}  # numpy rounds each pass in float32
@@ -90,6 +91,11 @@ class SolverKernel:
 
 def _maker(step: Callable[..., None]) -> Callable[..., SolverKernel | None]:
     def make(solver: Any, inputs: Sequence[TensorType], output: TensorType) -> SolverKernel | None:
+        """The kernel, unless the solver's rule is not the registered solver's own (a
+        subclass that changes it keeps its rule) or the dtype is not a float."""
+        own = getattr(G.solvers, solver.name, None)
+        if own is None or type(solver).update_one is not own.update_one:
+            return None
         if np.dtype(output.dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
             return None
         return SolverKernel(step)

@@ -106,3 +106,14 @@ def test_non_contiguous_parameters_keep_the_rule():
     solver.step()
     np.testing.assert_array_equal(base[:, ::2], np.arange(12.0).reshape(3, 4)[:, ::2] - 0.5)
     np.testing.assert_array_equal(base[:, 1::2], np.arange(12.0).reshape(3, 4)[:, 1::2])
+
+
+def test_a_subclass_with_its_own_rule_keeps_it():
+    class Halved(G.solvers.SGD):
+        def update_one(self, index, value, gradient):
+            self.descend(index, value, gradient, self.learning_rate / 2)
+
+    nodes, machine = params(G.Float64, np.random.default_rng(5))
+    solver = Halved(params=nodes, learning_rate=0.5, backends=("numba",))
+    assert all(k is None for k in solver.kernels)
+    assert all(k is not None for k in G.solvers.SGD(params=nodes, backends=("numba",)).kernels)
