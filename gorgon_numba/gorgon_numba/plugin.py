@@ -6,7 +6,7 @@ from gorgon_numba.columns import make_col2im, make_im2col
 from gorgon_numba.conv import make_conv_transpose
 from gorgon_numba.fused import make_fused
 from gorgon_numba.losses import make_cross_entropy, make_cross_entropy_grad
-from gorgon_numba.norms import make_batch_norm_grad, make_batch_norm_scale_grad
+from gorgon_numba.norms import make_batch_norm, make_batch_norm_grad, make_batch_norm_scale_grad
 from gorgon_numba.pool import make_max_pool, make_max_pool_grad
 from gorgon_numba.solvers import SOLVERS
 from gorgon_numba.rows import make_layer_norm, make_log_softmax, make_softmax
@@ -25,6 +25,7 @@ def register_kernels(register):
     register("conv_transpose2d", "numba", make_conv_transpose)
     register("cross_entropy", "numba", make_cross_entropy)
     register("cross_entropy_grad", "numba", make_cross_entropy_grad)
+    register("batch_norm", "numba", make_batch_norm)
     register("batch_norm_grad", "numba", make_batch_norm_grad)
     register("batch_norm_scale_grad", "numba", make_batch_norm_scale_grad)
     for name, make in SOLVERS.items():
