@@ -53,6 +53,21 @@ def test_lenet_tape(benchmark, record):
     assert np.isfinite(loss.value)
 
 
+def test_lenet_tape_concurrent(benchmark, record):
+    record("LeNet training step", "gorgon TapeMachine, concurrency=2 (BLAS 1 thread)")
+    g, params, loss = lenet_graph()
+    G.grad(loss, *params)
+    machine = G.TapeMachine(g, concurrency=2)
+    solver = G.solvers.SGD(params=params, learning_rate=LEARNING_RATE)
+
+    def step():
+        machine.run_all()
+        solver.step()
+
+    benchmark(step)
+    assert np.isfinite(loss.value)
+
+
 def torch_step(torch):
     """PyTorch's LeNet training step on the same data and weights: forward, backward, SGD."""
     x_value, labels_value, values = data()

@@ -10,6 +10,7 @@ is now.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterable, Sequence
 from threading import get_ident
@@ -22,6 +23,7 @@ from gorgon.graph import Graph
 from gorgon.node import Node
 from gorgon.passes import PASSES, check_passes
 from gorgon.backends import check_backends, tape_step
+from gorgon.vm.concurrent import GROUP, Groups, check_concurrency, find_groups
 from gorgon.vm.arguments import check_graph, check_training, node_list
 from gorgon.vm.guard import concurrent_run, is_stateful, state_keeper
 from gorgon.vm.memory_plan import MemoryPlan, memory_plan
@@ -53,7 +55,12 @@ class TapeMachine(ModeSwitch):
       GORGON_BACKENDS, else numpy): each op runs the first one's kernel that has one,
       numpy last (gorgon.backends), and the `fuse` pass makes fused kernels for them;
     - `blas_threads`: the threads BLAS may use during a run (default GORGON_BLAS_THREADS,
-      else BLAS's own setting; see gorgon.vm.threads).
+      else BLAS's own setting; see gorgon.vm.threads);
+    - `concurrency`: up to this many independent heavy instructions run at once, on
+      threads made once per machine (default GORGON_CONCURRENCY, else 1: in order; see
+      gorgon.vm.concurrent); the listing marks the groups. BLAS then defaults to one
+      thread, so the group's threads do not oversubscribe the cores. Runs that watch or
+      trace run in order.
 
     Readable after a run, by default: inputs, constants, every node user code built, and
     every node G.grad returned; only the buffers of the nodes G.grad built on the way (and
@@ -69,7 +76,8 @@ class TapeMachine(ModeSwitch):
                  training: bool | None = None, passes: Iterable[str] = PASSES,
                  keep: Iterable[Node] = (), inputs: Sequence[Node] | None = None,
                  readable: str = "all", profile: bool = False,
-                 backends: Sequence[str] | None = None, blas_threads: int | None = None):
+                 backends: Sequence[str] | None = None, blas_threads: int | None = None,
+                 concurrency: int | None = None):
         check_graph("TapeMachine", graph)
         self.backends = check_backends(backends)
         self.passes = check_passes(passes)
@@ -85,7 +93,11 @@ class TapeMachine(ModeSwitch):
         self.tracer = make_tracer(trace)
         self.bind_dual_values = bind_dual_values
         self.profiler = Profiler() if profile else None
+        self.concurrency = check_concurrency(concurrency)
         self.blas_threads = check_blas_threads(blas_threads)
+        if self.blas_threads is None and self.concurrency > 1:
+            self.blas_threads = 1
+        self._groups: Groups | None = None
         self._blas = blas_context(self.blas_threads)
         self._ran = False
         self._busy = threading.Lock()
@@ -100,6 +112,7 @@ class TapeMachine(ModeSwitch):
         self.program, self.locmap = compile(self.graph, self.outputs, self.forward_only,
                                             self.passes, keep, self.inputs, self.readable,
                                             self.backends)
+        self._group_program()
         self.buffers: list[np.ndarray | None] = [None] * self.program.registers
         for ins in self.program.instructions:
             if ins.kind == ALLOC:
@@ -115,6 +128,24 @@ class TapeMachine(ModeSwitch):
         self._mode = None
         self._ran = False
         return self.program
+
+    def _group_program(self) -> None:
+        """Find the groups of instructions that may run at once and mark them in the
+        listing (`group N`); the previous program's workers end."""
+        if self._groups is not None:
+            self._groups.close()
+        self._groups = None
+        groups = find_groups(self.program.instructions, self.concurrency)
+        if not groups:
+            return
+        instructions = self.program.instructions
+        positions = [i for i, ins in enumerate(instructions) if ins.kind == EXEC]
+        for number, group in enumerate(groups, 1):
+            for index in group:
+                at = positions[index]
+                instructions[at] = dataclasses.replace(instructions[at],
+                                                       flags=instructions[at].flags + (f"{GROUP} {number}",))
+        self._groups = Groups(self, groups, len(positions))
 
     def _new_profiler(self) -> Profiler:
         """A profiler with one entry per exec instruction of the program (a recompile
@@ -196,12 +227,24 @@ class TapeMachine(ModeSwitch):
             self._busy.release()
 
     def _run(self) -> None:
-        if self.profiler is not None:
+        watched = self.watch_nan or self.watch_inf or self.tracer is not None
+        if self._groups is not None and not watched:
+            self._run_grouped()
+        elif self.profiler is not None:
             self._run_profiled()
-        elif self.watch_nan or self.watch_inf or self.tracer is not None:
+        elif watched:
             self._run_watched()
         else:
             self._run_fast()
+
+    def _run_grouped(self) -> None:
+        profiler = self.profiler
+        if profiler is None:
+            self._groups.run(self._steps, self._recover)
+            return
+        profiler.start_run()
+        self._groups.run(self._steps, self._recover, profiler.record)
+        profiler.finish_run()
 
     def _run_fast(self) -> None:
         steps = self._steps
