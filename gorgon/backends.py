@@ -211,7 +211,27 @@ def tape_step(op: Op, arrays: Sequence[np.ndarray], out: np.ndarray, training: b
     fast = functools.partial(made, *arrays, out, **mode) if bind is None else bind(*arrays, out, **mode)
     if fast is None:
         return numpy_step, None
-    return fast, Fallback(op, backend, numpy_step)
+    updated = [arrays[i] for i in op.updates if arrays[i] is not None]
+    return (undoing(fast, updated) if updated else fast), Fallback(op, backend, numpy_step)
+
+
+def undoing(fast: Callable[[], Any], updated: Sequence[np.ndarray]) -> Callable[[], Any]:
+    """`fast` (a backend step of an op that updates `updated` in place: batch norm's
+    running statistics), putting those arrays back when it raises, so the numpy fallback
+    updates them once. The backups are allocated here, once."""
+    backups = [np.empty_like(array) for array in updated]
+
+    def run() -> Any:
+        for backup, array in zip(backups, updated):
+            np.copyto(backup, array)
+        try:
+            return fast()
+        except BaseException:
+            for backup, array in zip(backups, updated):
+                np.copyto(array, backup)
+            raise
+
+    return run
 
 
 def lisp_kernel(op: Op, inputs: Sequence[TensorType], output: TensorType, training: bool,
@@ -230,9 +250,12 @@ def lisp_kernel(op: Op, inputs: Sequence[TensorType], output: TensorType, traini
     def run(*arrays: np.ndarray) -> np.ndarray:
         chosen = current[0]
         if chosen is not None:
+            updated = [(arrays[i], arrays[i].copy()) for i in op.updates if arrays[i] is not None]
             try:
                 return chosen(*arrays, np.empty(shape, dtype), **mode)
             except Exception as exc:
+                for array, before in updated:
+                    np.copyto(array, before)
                 result = own(*arrays)
                 current[0] = None
                 report(op, backend, f"raised at run time ({type(exc).__name__}: {exc})")
