@@ -98,7 +98,7 @@ EXPRESSIONS: dict[str, Callable[[Any, list[str], str], str | None]] = {
     "expm1": _unary("np.expm1({0})"), "sqrt": _unary("np.sqrt({0})"),
     "square": _unary("({0} * {0})"), "reciprocal": _unary("(1.0 / {0})"),
     "sin": _unary("np.sin({0})"), "cos": _unary("np.cos({0})"), "tanh": _unary("tanh({0})"),
-    "sigmoid": _unary("(0.5 + 0.5 * tanh(0.5 * {0}))"),
+    "sigmoid": _unary("(1.0 / (1.0 + np.exp(-{0})))"),
     "softplus": _unary("(max({0}, 0.0) + np.log1p(np.exp(-abs({0}))))"),
     "relu": _unary("max({0}, 0.0)"), "clip": _clip, "erf": _unary("math.erf({0})"), "gelu": _gelu,
 }
