@@ -59,8 +59,9 @@ class TapeMachine(ModeSwitch):
     - `concurrency`: up to this many independent heavy instructions run at once, on
       threads made once per machine (default GORGON_CONCURRENCY, else 1: in order; see
       gorgon.vm.concurrent); the listing marks the groups. BLAS then defaults to one
-      thread, so the group's threads do not oversubscribe the cores. Runs that watch or
-      trace run in order.
+      thread, so the group's threads do not oversubscribe the cores; with
+      `blas_threads` above 1 BLAS uses those outside groups and one inside. Runs that
+      watch or trace run in order.
 
     Readable after a run, by default: inputs, constants, every node user code built, and
     every node G.grad returned; only the buffers of the nodes G.grad built on the way (and
@@ -145,7 +146,7 @@ class TapeMachine(ModeSwitch):
                 at = positions[index]
                 instructions[at] = dataclasses.replace(instructions[at],
                                                        flags=instructions[at].flags + (f"{GROUP} {number}",))
-        self._groups = Groups(self, groups, len(positions))
+        self._groups = Groups(self, groups, len(positions), self.blas_threads)
 
     def _new_profiler(self) -> Profiler:
         """A profiler with one entry per exec instruction of the program (a recompile

@@ -45,6 +45,12 @@ def _controller() -> Any:
     return ThreadpoolController()
 
 
+def blas_libraries() -> list[Any]:
+    """threadpoolctl's controllers of the BLAS libraries loaded (`set_num_threads(n)`
+    on each is a few microseconds, for switching inside a run)."""
+    return [library for library in _controller().lib_controllers if library.user_api == "blas"]
+
+
 class BlasThreads:
     """A reusable context: BLAS limited to `threads` threads inside it."""
 

@@ -165,9 +165,12 @@ def test_groups_of_real_programs_are_independent_and_results_bit_identical(build
             assert a.tobytes() == b.tobytes()
 
 
-def test_lenet_training_steps_match_the_serial_machine():
+@pytest.mark.parametrize("blas", [1, 2])
+def test_lenet_training_steps_match_the_serial_machine(blas):
+    """With BLAS at `blas` threads (one inside groups): the same losses and weights,
+    bit for bit at one thread."""
     finals = []
-    for options in ({"blas_threads": 1}, {"concurrency": 2}):
+    for options in ({"blas_threads": blas}, {"concurrency": 2, "blas_threads": blas}):
         g, params, loss = lenet_graph()
         G.grad(loss, *params)
         machine = G.TapeMachine(g, **options)
@@ -178,8 +181,13 @@ def test_lenet_training_steps_match_the_serial_machine():
             losses.append(float(loss.value))
             solver.step()
         finals.append((losses, [p.value.copy() for p in params]))
-    assert finals[0][0] == finals[1][0]
-    assert all(a.tobytes() == b.tobytes() for a, b in zip(finals[0][1], finals[1][1]))
+    if blas == 1:
+        assert finals[0][0] == finals[1][0]
+        assert all(a.tobytes() == b.tobytes() for a, b in zip(finals[0][1], finals[1][1]))
+    else:  # OpenBLAS rounds some GEMMs differently on 1 and 2 threads (groups run on 1)
+        np.testing.assert_allclose(finals[0][0], finals[1][0], rtol=1e-5)
+        for a, b in zip(finals[0][1], finals[1][1]):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
 def test_the_option_and_the_environment_variable(monkeypatch):

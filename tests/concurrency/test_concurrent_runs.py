@@ -183,3 +183,50 @@ def test_workers_end_with_their_machine_and_with_a_recompiled_program():
     gc.collect()
     newer[0].join(5)
     assert not newer[0].is_alive()
+
+
+class BlasProbe(Heavy):
+    """Heavy's `x * 2`, recording BLAS's thread counts when it runs (grouped or not)."""
+
+    name = "concurrency_test_blas_probe"
+    seen: list[list[int]] = []
+
+    def forward(self, x, out=None):
+        threadpoolctl = pytest.importorskip("threadpoolctl")
+        BlasProbe.seen.append([i["num_threads"] for i in threadpoolctl.threadpool_info()
+                               if i["user_api"] == "blas"])
+        return super().forward(x, out)
+
+    def flops(self, inputs, output):
+        return MIN_FLOPS if self.tag != "light" else 1
+
+
+def test_blas_runs_one_thread_inside_groups_and_the_machines_outside():
+    g = G.Graph()
+    x = G.vector(g, G.Float64, 4, name="x", value=np.arange(4.0))
+    for tag in ("a", "b", "light"):
+        G.apply(BlasProbe(tag=tag), x)
+    machine = G.TapeMachine(g, concurrency=2, blas_threads=2)
+    assert machine._groups.groups == [(0, 1)]
+    BlasProbe.seen.clear()
+    machine.run_all()
+    counts = [set(s) for s in BlasProbe.seen]  # every BLAS library loaded
+    assert sorted(counts, key=min) == [{1}, {1}, {2}] and counts[-1] == {2}
+
+
+class Light(Heavy):
+    name = "concurrency_test_light_run"
+
+    def flops(self, inputs, output):
+        return 1
+
+
+def test_an_error_outside_the_groups_of_a_grouped_machine_names_its_instruction():
+    g, state, first, second = graph()
+    light = G.apply(Light(tag="light"), first)
+    machine = G.TapeMachine(g, concurrency=2)
+    assert machine._groups.groups == [(1, 2)]
+    FAILING.add("light")
+    with pytest.raises(G.ExecutionError, match=re.escape(repr(light.name))):
+        machine.run_all()
+    assert state.value.tolist() == [0.0] * 4
