@@ -4,8 +4,11 @@ step a scalar expression, the last possibly a sum or mean over all, trailing or 
 axes. Long chains on flat loops run on the interpreter of `blocked` instead.
 
 Inputs either have the loop's shape or broadcast to it along whole leading or trailing
-axis blocks (a bias row, a per-example column, a scalar); other broadcasts, integer or
-mixed dtypes, and ops without an expression here are declined (numpy runs them).
+axis blocks (a bias row, a per-example column, a scalar) or, elementwise, along whole
+blocks around a middle one (a convolution's (C, 1, 1) bias over (N, C, H, W)); other
+broadcasts, integer or mixed dtypes, and ops without an expression here are declined
+(numpy runs them). Comparisons are kept as 1.0 or 0.0 inside a kernel, so a ReLU
+gradient `gy * cast(gt(x, 0), dtype)` is one loop.
 """
 
 from __future__ import annotations
@@ -102,12 +105,24 @@ EXPRESSIONS: dict[str, Callable[[Any, list[str], str], str | None]] = {
     "softplus": _unary("(max({0}, 0.0) + np.log1p(np.exp(-abs({0}))))"),
     "relu": _unary("max({0}, 0.0)"), "clip": _clip, "erf": _unary("math.erf({0})"), "gelu": _gelu,
 }
+# A comparison's value is kept as 1.0 or 0.0 of the kernel's float dtype (every step is
+# wrapped in T(...)), so casting it to that dtype is the value itself.
+COMPARISONS = {"gt": ">", "lt": "<", "ge": ">=", "le": "<=", "eq": "==", "ne": "!="}
+EXPRESSIONS.update({name: _unary(f"({{0}} {sign} {{1}})") for name, sign in COMPARISONS.items()})
+EXPRESSIONS["cast"] = _unary("{0}")
 REDUCTIONS = ("sum", "mean")
 
 
 def fuses(op: Any, inputs: Sequence[TensorType], output: TensorType) -> bool:
     """Whether this backend can compute `op` inside a fused kernel: an op it has an
-    expression for, or a sum/mean, all on one float dtype."""
+    expression for, or a sum/mean, all on one float dtype; a comparison of floats (its
+    boolean value), and a cast of a boolean or of the same float to a float."""
+    given = {np.dtype(t.dtype).name for t in inputs}
+    result = np.dtype(output.dtype).name
+    if op.name in COMPARISONS:
+        return result == "bool" and len(given) == 1 and given <= set(FLOATS)
+    if op.name == "cast":
+        return result in FLOATS and given <= {result, "bool"}
     dtypes = {np.dtype(t.dtype).name for t in (*inputs, output)}
     if len(dtypes) != 1 or not dtypes <= set(FLOATS):
         return False
@@ -121,45 +136,52 @@ def _pad(shape: tuple[int, ...], ndim: int) -> tuple[int, ...]:
     return (1,) * (ndim - len(shape)) + tuple(shape)
 
 
-def _kind(shape: tuple[int, ...], loop: tuple[int, ...], split: int) -> tuple[bool, bool] | None:
-    """For a broadcasting input: whether it varies over the leading block (axes before
-    `split`) and the trailing block, or None when it broadcasts inside a block."""
+def _kind(shape: tuple[int, ...], loop: tuple[int, ...], *splits: int) -> tuple[bool, ...] | None:
+    """For a broadcasting input: whether it varies over each block of axes (cut at
+    `splits`), or None when it broadcasts inside a block."""
     padded = _pad(shape, len(loop))
     kinds = []
-    for part, full in ((padded[:split], loop[:split]), (padded[split:], loop[split:])):
+    cuts = (0, *splits, len(loop))
+    for start, stop in zip(cuts, cuts[1:]):
+        part, full = padded[start:stop], loop[start:stop]
         if part == full and math.prod(full) != 1:
             kinds.append(True)
         elif all(d == 1 for d in part):
             kinds.append(False)
         else:
             return None
-    return kinds[0], kinds[1]
+    return tuple(kinds)
 
 
 class Layout:
     """How the loop runs: `flat` (one loop over every element) or two nested loops over
     (rows, cols) = (leading block, trailing block), `reduce` None, "all", "cols"
     (trailing axes, one result per row) or "rows" (leading axes, one per column); each
-    input's 2-d (or flat) view shape and how it is indexed."""
+    input's 2-d (or flat) view shape and how it is indexed. With `middle` (elementwise
+    only) the loops are three, over (rows, middle block from `split` to `middle`, cols)."""
 
     def __init__(self, loop: tuple[int, ...], split: int | None, reduce: str | None,
-                 kinds: list[tuple[bool, bool]]):
-        self.loop, self.split, self.reduce, self.kinds = loop, split, reduce, kinds
+                 kinds: list[tuple[bool, ...]], middle: int | None = None):
+        self.loop, self.split, self.reduce, self.kinds, self.middle = loop, split, reduce, kinds, middle
         size = math.prod(loop)
         if split is None:
             self.rows, self.cols = size, 1
         else:
             self.rows, self.cols = math.prod(loop[:split]), math.prod(loop[split:])
+        self.blocks = (self.rows, self.cols)
+        if middle is not None:
+            self.cols = math.prod(loop[middle:])
+            self.blocks = (self.rows, math.prod(loop[split:middle]), self.cols)
 
-    def view(self, kind: tuple[bool, bool]) -> tuple[int, ...]:
+    def view(self, kind: tuple[bool, ...]) -> tuple[int, ...]:
         if self.split is None:
             return (self.rows,) if kind[0] else (1,)
-        return (self.rows if kind[0] else 1, self.cols if kind[1] else 1)
+        return tuple(size if varies else 1 for size, varies in zip(self.blocks, kind))
 
     @property
     def out_view(self) -> tuple[int, ...]:
         if self.reduce is None:
-            return (self.rows,) if self.split is None else (self.rows, self.cols)
+            return (self.rows,) if self.split is None else self.blocks
         return {"all": (1,), "cols": (self.rows,), "rows": (self.cols,)}[self.reduce]
 
 
@@ -186,6 +208,12 @@ def plan(loop: tuple[int, ...], inputs: Sequence[TensorType], reduce_axes: tuple
         kinds = [_kind(s, loop, split) for s in shapes]
         if all(k is not None for k in kinds):
             return Layout(loop, split, reduce, kinds)
+    if reduce_axes is None:
+        for split in range(1, ndim - 1):
+            for middle in range(ndim - 1, split, -1):
+                kinds = [_kind(s, loop, split, middle) for s in shapes]
+                if all(k is not None for k in kinds):
+                    return Layout(loop, split, None, kinds, middle)
     return None
 
 
@@ -202,12 +230,12 @@ def source(op: Any, layout: Layout, inputs: int, dtype: str, parallel: bool) -> 
     """The Python source of the fused kernel `kernel(out, a0, a1, ...)`, or None when a
     step has no expression."""
     flat = layout.split is None
-    index = {(True, False): "[i]", (False, False): "[0]"} if flat else {
-        (True, True): "[r, c]", (True, False): "[r, 0]", (False, True): "[0, c]", (False, False): "[0, 0]"}
+    counters = ("i",) if flat else ("r", "q", "c") if layout.middle is not None else ("r", "c")
     names = [f"a{j}" for j in range(inputs)]
     hoisted, body = [], []
     for j, kind in enumerate(layout.kinds):
-        (hoisted if kind == (False, False) else body).append(f"v{j} = a{j}{index[kind]}")
+        index = ", ".join(counter if varies else "0" for counter, varies in zip(counters, kind))
+        (body if any(kind) else hoisted).append(f"v{j} = a{j}[{index}]")
         names[j] = f"v{j}"
     steps = op.steps
     result = None
@@ -222,7 +250,8 @@ def source(op: Any, layout: Layout, inputs: int, dtype: str, parallel: bool) -> 
             expression = EXPRESSIONS[step.op.name](step.op, [names[a] for a in step.args], dtype)
             if expression is None:
                 return None
-            body.append(f"{name} = T({expression})")
+            boolean = step is steps[-1] and np.dtype(step.dtype) == np.bool_
+            body.append(f"{name} = {expression}" if boolean else f"{name} = T({expression})")
         names.append(name)
     last = steps[-1]
     lines = ["import math", "import numba", "import numpy as np", "", f"T = np.{dtype}", HELPERS,
@@ -240,6 +269,10 @@ def source(op: Any, layout: Layout, inputs: int, dtype: str, parallel: bool) -> 
     elif flat:
         lines += ["    acc = 0.0", f"    for i in {loop_range}(rows):"]
         lines += [f"        {b}" for b in body] + [f"        acc += {result}", f"    out[0] = T(acc{scale})"]
+    elif layout.middle is not None:
+        lines += ["    middle = out.shape[1]", f"    for r in {loop_range}(rows):",
+                  "        for q in range(middle):", "            for c in range(cols):"]
+        lines += [f"                {b}" for b in body] + [f"                out[r, q, c] = {names[-1]}"]
     elif layout.reduce is None:
         lines += [f"    for r in {loop_range}(rows):", "        for c in range(cols):"]
         lines += [f"            {b}" for b in body] + [f"            out[r, c] = {names[-1]}"]
@@ -290,9 +323,8 @@ class FusedKernel:
 
 def make_fused(op: Any, inputs: Sequence[TensorType], output: TensorType) -> FusedKernel | None:
     """The compiled kernel of fused op `op` on these types, or None when declined."""
-    dtypes = {np.dtype(t.dtype).name for t in (*inputs, output)} | {s.dtype and np.dtype(s.dtype).name
-                                                                     for s in op.steps}
-    if len(dtypes) != 1 or not dtypes <= set(FLOATS):
+    dtype = _kernel_dtype(op, inputs, output)
+    if dtype is None:
         return None
     if not all(s.op is None or s.op.name in EXPRESSIONS or s.op.name in REDUCTIONS for s in op.steps):
         return None
@@ -308,8 +340,9 @@ def make_fused(op: Any, inputs: Sequence[TensorType], output: TensorType) -> Fus
     layout = plan(loop, inputs, reduce_axes)
     if layout is None:
         return None
-    dtype = np.dtype(output.dtype)
-    if layout.split is None and len(op.ops) >= blocked.MIN_STEPS and blocked.supported(op.steps):
+    interpretable = blocked.supported(op.steps) and not any(
+        s.op is not None and (s.op.name in COMPARISONS or s.op.name == "cast") for s in op.steps)
+    if layout.split is None and len(op.ops) >= blocked.MIN_STEPS and interpretable:
         threaded = parallel(math.prod(loop))
         run = blocked.interpreter(dtype.name, threaded, EXPRESSIONS, HELPERS)
         program = blocked.Program(op.steps, layout.kinds, layout.reduce is not None)
@@ -320,8 +353,28 @@ def make_fused(op: Any, inputs: Sequence[TensorType], output: TensorType) -> Fus
         if text is None:
             return None
         kernel = FusedKernel(load(text).kernel, layout)
-    kernel(*[np.ones(t.shape, dtype) for t in inputs], np.empty(output.shape, dtype))  # compile now
+    kernel(*[np.ones(t.shape, t.dtype) for t in inputs], np.empty(output.shape, output.dtype))  # compile now
     return kernel
+
+
+def _kernel_dtype(op: Any, inputs: Sequence[TensorType], output: TensorType) -> np.dtype | None:
+    """The one float dtype a fused kernel computes in, or None when its values do not
+    fit one: booleans only as comparison results and as inputs to casts, a boolean
+    output only from a final comparison."""
+    values = [np.dtype(t.dtype).name for t in inputs] + [np.dtype(s.dtype).name for s in op.steps]
+    floats = set(values) - {"bool"}
+    if len(floats) != 1 or not floats <= set(FLOATS):
+        return None
+    for number, step in enumerate(op.steps):
+        name = step.op.name if step.op is not None else None
+        if (values[len(inputs) + number] == "bool") != (name in COMPARISONS):
+            return None
+        if name != "cast" and any(values[a] == "bool" for a in step.args):
+            return None
+    result = np.dtype(output.dtype).name
+    if result != values[-1] or (result == "bool" and op.steps[-1].op is None):
+        return None
+    return np.dtype(floats.pop())
 
 
 def _value_shape(op: Any, inputs: Sequence[TensorType], index: int) -> tuple[int, ...]:

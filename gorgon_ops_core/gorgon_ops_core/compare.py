@@ -88,6 +88,7 @@ class Cast(Op):
     Differentiable between float dtypes."""
 
     name = "cast"
+    elementwise = True
 
     @classmethod
     def call(cls, x, dtype):
