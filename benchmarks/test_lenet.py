@@ -38,32 +38,30 @@ def lenet_graph():
     return g, list(p.values()), loss
 
 
-def test_lenet_tape(benchmark, record):
-    record("LeNet training step", "gorgon TapeMachine")
+def tape_step(**options):
+    """The LeNet training step on a TapeMachine built with `options`, and its loss node."""
     g, params, loss = lenet_graph()
     G.grad(loss, *params)
-    machine = G.TapeMachine(g)
+    machine = G.TapeMachine(g, **options)
     solver = G.solvers.SGD(params=params, learning_rate=LEARNING_RATE)
 
     def step():
         machine.run_all()
         solver.step()
 
+    return step, loss
+
+
+def test_lenet_tape(benchmark, record):
+    record("LeNet training step", "gorgon TapeMachine")
+    step, loss = tape_step()
     benchmark(step)
     assert np.isfinite(loss.value)
 
 
 def test_lenet_tape_concurrent(benchmark, record):
     record("LeNet training step", "gorgon TapeMachine, concurrency=2 (BLAS 1 thread)")
-    g, params, loss = lenet_graph()
-    G.grad(loss, *params)
-    machine = G.TapeMachine(g, concurrency=2)
-    solver = G.solvers.SGD(params=params, learning_rate=LEARNING_RATE)
-
-    def step():
-        machine.run_all()
-        solver.step()
-
+    step, loss = tape_step(concurrency=2)
     benchmark(step)
     assert np.isfinite(loss.value)
 

@@ -5,21 +5,12 @@ they give."""
 
 import numpy as np
 
-import gorgon as G
-from benchmarks.test_lenet import LEARNING_RATE, lenet_graph, torch_step
+from benchmarks.test_lenet import tape_step, torch_step
 
 
 def test_lenet_tape_one_blas_thread(benchmark, record):
     record("LeNet training step", "gorgon TapeMachine, blas_threads=1")
-    g, params, loss = lenet_graph()
-    G.grad(loss, *params)
-    machine = G.TapeMachine(g, blas_threads=1)
-    solver = G.solvers.SGD(params=params, learning_rate=LEARNING_RATE)
-
-    def step():
-        machine.run_all()
-        solver.step()
-
+    step, loss = tape_step(blas_threads=1)
     benchmark(step)
     assert np.isfinite(loss.value)
 
