@@ -19,6 +19,7 @@ import numba
 import numpy as np
 
 from gorgon import TensorType
+from gorgon_numba.contiguous import ContiguousKernel
 
 TOLERANCE = {"float32": (0.0, 0.0), "float64": (0.0, 0.0)}  # copies, and sums in numpy's order
 
@@ -109,7 +110,7 @@ def geometry(op: Any, size: Sequence[int]) -> tuple[Geometry, tuple[int, int]]:
     return (kh, kw, sh, sw, top, left, dh, dw), grid
 
 
-class ColumnKernel:
+class ColumnKernel(ContiguousKernel):
     """`kernel(source, out)` on the 6-d view of the columns, and `bind` for the
     TapeMachine."""
 
@@ -123,14 +124,6 @@ class ColumnKernel:
         arrays = [source, out]
         arrays[self.side] = arrays[self.side].reshape(self.columns)
         return arrays[0], arrays[1]
-
-    def __call__(self, source: np.ndarray, out: np.ndarray) -> np.ndarray:
-        target = out if out.flags.c_contiguous else np.empty(out.shape, out.dtype)
-        view, result = self._views(np.ascontiguousarray(source), target)
-        self.run(view, *self.geometry, result)
-        if target is not out:
-            out[...] = target
-        return out
 
     def bind(self, source: np.ndarray, out: np.ndarray) -> Callable[[], None] | None:
         """The kernel on views of these arrays, or None when one is not C-contiguous."""

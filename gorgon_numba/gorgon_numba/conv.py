@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 
 from gorgon import TensorType
+from gorgon_numba.contiguous import ContiguousKernel
 from gorgon_numba.columns import col2im_loop, geometry
 
 TOLERANCE = {"float32": (1e-4, 1e-5), "float64": (1e-12, 1e-13)}  # GEMMs summed in another order
 
 
-class ConvTransposeKernel:
+class ConvTransposeKernel(ContiguousKernel):
     """`kernel(x, w, out)` and `bind` for the TapeMachine."""
 
     tolerance = TOLERANCE
@@ -44,13 +45,6 @@ class ConvTransposeKernel:
             col2im_loop(grid, *shape, out)
 
         return run
-
-    def __call__(self, x: np.ndarray, w: np.ndarray, out: np.ndarray) -> np.ndarray:
-        target = out if out.flags.c_contiguous else np.empty(out.shape, out.dtype)
-        self._step(np.ascontiguousarray(x), np.ascontiguousarray(w), target)()
-        if target is not out:
-            out[...] = target
-        return out
 
     def bind(self, x: np.ndarray, w: np.ndarray, out: np.ndarray) -> Callable[[], None] | None:
         """The kernel on these arrays, or None when one is not C-contiguous."""

@@ -14,6 +14,7 @@ import numba
 import numpy as np
 
 from gorgon import TensorType
+from gorgon_numba.contiguous import ContiguousKernel
 
 TOLERANCE = {"float32": (2e-5, 1e-6), "float64": (1e-12, 1e-14)}
 
@@ -87,7 +88,7 @@ def _grad_targets(x, target, gy, scale, out):  # pragma: no cover - compiled by 
             out[r, c] = (np.exp(x[r, c] - shift) * mass - target[r, c]) * factor
 
 
-class LossKernel:
+class LossKernel(ContiguousKernel):
     """`kernel(logits, target, [gy,] out)` on (rows, classes) views, and `bind`."""
 
     tolerance = TOLERANCE
@@ -101,14 +102,6 @@ class LossKernel:
         labels = target.reshape(self.rows) if target.dtype.kind in "iu" else target.reshape(shape)
         result = out.reshape(shape) if self.grad else out.reshape(1)
         return [logits.reshape(shape), labels, *[g.reshape(1) for g in gy], self.scale, result]
-
-    def __call__(self, *arrays: np.ndarray) -> np.ndarray:
-        *inputs, out = arrays
-        target = out if out.flags.c_contiguous else np.empty(out.shape, out.dtype)
-        self.run(*self._views(*[np.ascontiguousarray(a) for a in inputs], target))
-        if target is not out:
-            out[...] = target
-        return out
 
     def bind(self, *arrays: np.ndarray) -> Callable[[], None] | None:
         """The kernel on views of these arrays, or None when one is not C-contiguous."""

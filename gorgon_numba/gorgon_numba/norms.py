@@ -20,6 +20,7 @@ import numba
 import numpy as np
 
 from gorgon import TensorType
+from gorgon_numba.contiguous import ContiguousKernel
 
 TOLERANCE = {"float32": (1e-4, 1e-5), "float64": (1e-10, 1e-12)}  # sums in another order
 SUMS = {"reassoc", "contract"}  # sums may be reordered (so they vectorise); no other fast-math
@@ -99,7 +100,7 @@ def _scale_grad(x, gy, running_mean, running_var, eps, training, out):  # pragma
         out[c] = total * inv
 
 
-class NormKernel:
+class NormKernel(ContiguousKernel):
     """`kernel(*arrays, out, training=True)` on (N, C, rest) views, and `bind`."""
 
     tolerance = TOLERANCE
@@ -112,14 +113,6 @@ class NormKernel:
         views = [a.reshape(self.shape) if i in self.images else a for i, a in enumerate(arrays)]
         target = out.reshape(self.shape) if out.ndim > 1 else out
         return [*views, *self.extra, self.eps, training, target]
-
-    def __call__(self, *arrays: np.ndarray, training: bool = True) -> np.ndarray:
-        *inputs, out = arrays
-        target = out if out.flags.c_contiguous else np.empty(out.shape, out.dtype)
-        self.run(*self._views([np.ascontiguousarray(a) for a in inputs], target, training))
-        if target is not out:
-            out[...] = target
-        return out
 
     def bind(self, *arrays: np.ndarray, training: bool = True) -> Callable[[], None] | None:
         """The kernel on views of these arrays, or None when one is not C-contiguous."""

@@ -23,6 +23,7 @@ import numba
 import numpy as np
 
 from gorgon import TensorType
+from gorgon_numba.contiguous import ContiguousKernel
 
 TOLERANCE = {"float32": (1e-5, 1e-6), "float64": (1e-13, 1e-14)}  # picks; overlaps add in another order
 
@@ -105,7 +106,7 @@ def _grad_pairs(x, gy, out):  # pragma: no cover - compiled by numba
                     up[right if top_right else left] = share
 
 
-class PoolKernel:
+class PoolKernel(ContiguousKernel):
     """`kernel(*arrays, out)` on (N*C, H, W) views (C-contiguous copies when needed),
     and `bind` for the TapeMachine."""
 
@@ -116,15 +117,6 @@ class PoolKernel:
 
     def _views(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         return [a.reshape((self.planes,) + a.shape[2:]) for a in arrays]
-
-    def __call__(self, *arrays: np.ndarray) -> np.ndarray:
-        *inputs, out = arrays
-        target = out if out.flags.c_contiguous else np.empty(out.shape, out.dtype)
-        *views, result = self._views([*[np.ascontiguousarray(a) for a in inputs], target])
-        self.run(*views, *self.window, result)
-        if target is not out:
-            out[...] = target
-        return out
 
     def bind(self, *arrays: np.ndarray) -> Callable[[], None] | None:
         """The kernel on views of these arrays, or None when one is not C-contiguous."""
