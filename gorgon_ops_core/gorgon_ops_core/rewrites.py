@@ -7,9 +7,15 @@
     log(1 - sigmoid(x)) -> -softplus(x)
     -(-x)               -> x
 
-and one that saves work rather than precision:
+and two that save work rather than precision:
 
     x + getitem_grad(g, x.shape, index) -> getitem_add(x, g, index)
+    getitem_add(...getitem_add(getitem_grad(g1, shape, s1), g2, s2)..., gk, sk)
+                        -> concat([g's in the order of their slices], axis)
+
+the second when the slices s1..sk are basic slices of one axis (step 1, every other
+axis whole) that tile it without gaps or overlaps: the gradients of an LSTM's gates,
+sliced from one pre-activation, become one copy instead of a fill and k additions.
 """
 
 
@@ -75,6 +81,49 @@ def add_of_scatter(term, ctx):
     return None
 
 
+def _one_axis_slice(index, shape):
+    """(axis, start, stop) when the encoded `index` is a step-1 slice of one axis of
+    `shape`, every other axis whole; else None."""
+    if len(index) > len(shape) or not all(isinstance(item, tuple) and item[0] == "slice" for item in index):
+        return None
+    cut = None
+    for axis, (item, size) in enumerate(zip(index, shape)):
+        start, stop, step = slice(*item[1:]).indices(size)
+        if (start, stop, step) == (0, size, 1):
+            continue
+        if cut is not None or step != 1 or start >= stop:
+            return None
+        cut = (axis, start, stop)
+    return cut
+
+
+def scatters_to_concat(term, ctx):
+    if not ctx.is_op(term, "getitem_add") or len(term.inputs) != 2:
+        return None
+    pieces, x = [], term
+    while ctx.is_op(x, "getitem_add") and len(x.inputs) == 2:
+        pieces.append((x.op.index, x.inputs[1]))
+        x = x.inputs[0]
+    if not ctx.is_op(x, "getitem_grad") or len(x.inputs) != 1:
+        return None
+    pieces.append((x.op.index, x.inputs[0]))
+    cuts = []
+    for index, g in pieces:
+        cut = _one_axis_slice(index, term.shape)
+        if cut is None or g.dtype != term.dtype:
+            return None
+        cuts.append((cut, g))
+    cuts.sort(key=lambda piece: piece[0][1])
+    axis, covered = cuts[0][0][0], 0
+    for (piece_axis, start, stop), _ in cuts:
+        if piece_axis != axis or start != covered:
+            return None
+        covered = stop
+    if covered != term.shape[axis]:
+        return None
+    return ctx.make("concat", *[g for _, g in cuts], axis=axis)
+
+
 RULES = {
     "log1p": log_one_plus,
     "expm1": exp_minus_one,
@@ -83,4 +132,5 @@ RULES = {
     "log_one_minus_sigmoid": log_one_minus_sigmoid,
     "double_negation": double_negation,
     "add_of_scatter": add_of_scatter,
+    "scatters_to_concat": scatters_to_concat,
 }
