@@ -201,7 +201,7 @@ def tape_step(op: Op, arrays: Sequence[np.ndarray], out: np.ndarray, training: b
     """A ready-to-call TapeMachine step computing `op(*arrays)` into `out` on the first
     preferred backend that has a kernel, with its numpy fallback (None on numpy). A kernel
     with a `bind(*arrays, out)` method is bound once (it may return None to decline)."""
-    numpy_step = step(op, arrays, out, training)
+    numpy_step = step(op, arrays, out, training, backends)
     found = find_kernel(op, types_of(arrays), TensorType(out.shape, out.dtype), backends)
     if found is None:
         return numpy_step, None
@@ -238,7 +238,7 @@ def lisp_kernel(op: Op, inputs: Sequence[TensorType], output: TensorType, traini
                 backends: Sequence[str]) -> Kernel:
     """The LispMachine's kernel for `op`: `run(*arrays) -> array`, on the first preferred
     backend that has one (into a fresh array), else the op's own (allocating) kernel."""
-    own = op.ufunc or kernel(op, training)
+    own = op.ufunc or kernel(op, training, backends)
     found = find_kernel(op, inputs, output, backends)
     if found is None:
         return own

@@ -15,6 +15,9 @@ An op, written once in a plugin, carries side by side:
   entry per input: a node, None (no gradient flows there), or a zero-argument callable
   that builds the node, called only when that input needs a gradient. The engine sums it back over
   broadcast axes and checks its shape and dtype, so rules stay short.
+- `nested`: the op's kernel runs other ops' kernels (a scan runs its body's program),
+  so it takes the machine's backend preference as `forward(..., backends=...)` and runs
+  them on the same backends;
 - `elementwise`: each output element depends only on the input elements at the same
   (broadcast) position, and the op is pure (UfuncOp says so); `reduction`: the op reduces
   its one input over the axes `self.axis` (`keepdims` kept). The `fuse` pass joins such
@@ -58,6 +61,7 @@ class Op:
     ufunc: ClassVar[Callable[..., Any] | None] = None
     positional_out: ClassVar[bool] = False
     is_view: ClassVar[bool] = False
+    nested: ClassVar[bool] = False
     elementwise: ClassVar[bool] = False
     reduction: ClassVar[bool] = False
 
@@ -131,11 +135,13 @@ class Op:
         return f"<op {self}>"
 
 
-def kernel(op: Op, training: bool) -> Callable[..., np.ndarray]:
-    """The op's forward kernel, with the mode bound when the op depends on it."""
-    if op.mode_dependent:
-        return functools.partial(op.forward, training=training)
-    return op.forward
+def kernel(op: Op, training: bool, backends: Sequence[str] | None = None) -> Callable[..., np.ndarray]:
+    """The op's forward kernel, with the mode bound when the op depends on it, and the
+    backend preference when it is `nested` and `backends` is given."""
+    bound: dict[str, Any] = {"training": training} if op.mode_dependent else {}
+    if op.nested and backends is not None:
+        bound["backends"] = tuple(backends)
+    return functools.partial(op.forward, **bound) if bound else op.forward
 
 
 def workspace(op: Op, arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -144,16 +150,18 @@ def workspace(op: Op, arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
     return tuple(np.empty(shape, dtype) for shape, dtype in op.workspace(*types))
 
 
-def step(op: Op, arrays: Sequence[np.ndarray], out: np.ndarray, training: bool) -> Callable[[], Any]:
+def step(op: Op, arrays: Sequence[np.ndarray], out: np.ndarray, training: bool,
+         backends: Sequence[str] | None = None) -> Callable[[], Any]:
     """A ready-to-call step computing `op(*arrays)` into `out`: the op's numpy ufunc
     called directly (positional `out`, the fastest call numpy has) when it declares
-    one, else its kernel, given its workspace (allocated here, once) when it declares one."""
+    one, else its kernel, given its workspace (allocated here, once) when it declares one
+    (a `nested` op's kernel gets `backends`)."""
     work = workspace(op, arrays)
     if work:
-        return functools.partial(kernel(op, training), *arrays, out=out, work=work)
+        return functools.partial(kernel(op, training, backends), *arrays, out=out, work=work)
     if op.ufunc is not None and op.positional_out:
         return functools.partial(op.ufunc, *arrays, out)
-    return functools.partial(op.ufunc or kernel(op, training), *arrays, out=out)
+    return functools.partial(op.ufunc or kernel(op, training, backends), *arrays, out=out)
 
 
 class UfuncOp(Op):

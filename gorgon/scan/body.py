@@ -57,7 +57,7 @@ class Body:
         self.mode_dependent = any(op.mode_dependent for op in ops)
         self.backwards: dict[tuple, Body] = {}
         self.compiles = 0
-        self._machines: dict[bool, object] = {}
+        self._machines: dict[tuple, object] = {}
         self._lock = threading.Lock()
         self._plans: dict[tuple, dict[int, Plan]] = {}
 
@@ -89,35 +89,40 @@ class Body:
         kept = {id(base): base for base in map(_view_base, read) if base.role == OPERATION}
         return self.carries + [n for n in self.graph.nodes[:mark[0]] if id(n) in kept]
 
-    def machine(self, training: bool):
-        """The body's TapeMachine for a mode, compiled on first use (only its program and
+    def machine(self, training: bool, backends: Sequence[str] | None = None, store: bool = True):
+        """The body's TapeMachine for a mode, a backend preference (None: the default,
+        GORGON_BACKENDS) and whether the residuals are results (`store`; else they are
+        free to fuse and share buffers), compiled on first use (only its program and
         buffers are used: a `Plan` runs it over a scan's arrays)."""
-        machine = self._machines.get(training)
+        key = (training, None if backends is None else tuple(backends), store)
+        machine = self._machines.get(key)
         if machine is None:
             from gorgon.vm.tape import TapeMachine
 
-            outputs = _unique(self.new_carries + self.outputs)
-            machine = TapeMachine(self.graph, outputs=outputs, training=training, readable="lean")
+            outputs = _unique(self.new_carries + (self.outputs if store else self.outputs[:self.n_user]))
+            machine = TapeMachine(self.graph, outputs=outputs, training=training, readable="lean",
+                                  backends=backends)
             self.compiles += 1
-            self._machines[training] = machine
+            self._machines[key] = machine
         return machine
 
     def run(self, init: Sequence[np.ndarray], sequences: Sequence[np.ndarray],
             params: Sequence[np.ndarray], steps: int, reverse: bool,
             per_step: Sequence[np.ndarray], finals: Sequence[np.ndarray], training: bool,
-            keep: bool = True) -> None:
+            keep: bool = True, backends: Sequence[str] | None = None) -> None:
         """Run `steps` steps from `init` over the sequences' slices, computing the per-step
-        outputs into `per_step[j][t]` and the last carried state into `finals`. With `keep`
-        (the arrays are a machine's buffers, the same at every run) the plan is kept for
-        the next run over them: the last BINDINGS bindings, PLAN_LENGTHS lengths each."""
+        outputs into `per_step[j][t]` and the last carried state into `finals`, the body's
+        kernels on `backends` (the running machine's preference). With `keep` (the arrays
+        are a machine's buffers, the same at every run) the plan is kept for the next run
+        over them: the last BINDINGS bindings, PLAN_LENGTHS lengths each."""
         arrays = (*init, *sequences, *params, *per_step, *finals)
-        key = (training, reverse, len(per_step), tuple(map(address, arrays)))
+        key = (training, backends, reverse, len(per_step), tuple(map(address, arrays)))
         with self._lock:
             plans = self._plans.pop(key, {})
             plan = plans.pop(steps, None)
             if plan is None:
-                plan = Plan(self, self.machine(training), init, sequences, params, steps, reverse,
-                            per_step, finals)
+                machine = self.machine(training, backends, store=len(per_step) > self.n_user)
+                plan = Plan(self, machine, init, sequences, params, steps, reverse, per_step, finals)
             if keep:
                 plans[steps] = plan
                 _trim(plans, PLAN_LENGTHS)

@@ -66,6 +66,7 @@ class Scan(Op):
     sequences' axis 0 (the stacked rows after them are zeros)."""
 
     name = "scan"
+    nested = True
 
     def __init__(self, body: Body, reverse: bool, length: int | None, store: bool = True,
                  dynamic: bool = False):
@@ -113,7 +114,7 @@ class Scan(Op):
         return TensorType((layout(body, self.steps(sequences), self.store)[1],), body.dtype)
 
     def forward(self, *arrays: np.ndarray, out: np.ndarray | None = None,
-                training: bool = True) -> np.ndarray:
+                training: bool = True, backends: Sequence[str] | None = None) -> np.ndarray:
         init, sequences, params = self.split(arrays)
         rows = self.steps(sequences)
         steps = self.trip(arrays[-1], rows) if self.dynamic else rows
@@ -127,7 +128,7 @@ class Scan(Op):
         for stack in parts[:count]:
             stack[steps:] = 0
         self.body.run(init, sequences, params, steps, self.reverse, parts[:count], parts[count:], training,
-                      keep)
+                      keep, backends)
         return out
 
     def get_state(self) -> list:

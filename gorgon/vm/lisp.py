@@ -189,7 +189,7 @@ class LispMachine(ModeSwitch):
     def _kernel(self, node: Node, mode: bool) -> Callable[..., np.ndarray]:
         """The node's kernel on the preferred backends (its op's own, allocating, on numpy)."""
         if self.backends == (NUMPY,):
-            return node.op.ufunc or kernel(node.op, mode)
+            return node.op.ufunc or kernel(node.op, mode, self.backends)
         return lisp_kernel(node.op, [TensorType(p.shape, p.dtype) for p in node.inputs],
                            TensorType(node.shape, node.dtype), mode, self.backends)
 
