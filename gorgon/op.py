@@ -10,7 +10,12 @@ An op, written once in a plugin, carries side by side:
 - `is_view` and `view(*arrays)`: an op whose result is a view of its first input that
   depends on that input's layout only (numpy basic indexing) says so; the TapeMachine's
   `view` pass then binds the node's register once to `view(...)` of the input's array
-  instead of copying into a buffer each run (`forward` still computes it with `out=`);
+  instead of copying into a buffer each run (`forward` still computes it with `out=`).
+  `view_layout` says which layouts it views: "any" (the default: any input, and the
+  view may not be C-contiguous: a transpose, a slice), "keeps" (any input, and a
+  C-contiguous one stays so: squeeze), "contiguous" (only a C-contiguous input, and the
+  view is C-contiguous: reshape); the pass makes the latter a view only of a buffer the
+  program allocates, reached through views that keep contiguity, else it copies;
 - `vjp(inputs, output, grad_output)`: the gradient rule, written with gorgon ops, one
   entry per input: a node, None (no gradient flows there), or a zero-argument callable
   that builds the node, called only when that input needs a gradient. The engine sums it back over
@@ -61,6 +66,7 @@ class Op:
     ufunc: ClassVar[Callable[..., Any] | None] = None
     positional_out: ClassVar[bool] = False
     is_view: ClassVar[bool] = False
+    view_layout: ClassVar[str] = "any"
     nested: ClassVar[bool] = False
     elementwise: ClassVar[bool] = False
     reduction: ClassVar[bool] = False

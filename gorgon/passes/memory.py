@@ -34,14 +34,27 @@ def last_uses(terms: list[Term]) -> dict[int, int]:
 
 
 def view_bases(terms: list[Term]) -> dict[int, Term]:
-    """For each term (by id) that is computed as a view, the term whose buffer it views."""
+    """For each term (by id) that is computed as a view, the term whose buffer it views.
+    An op whose view needs a C-contiguous input (`view_layout="contiguous"`) views only
+    a buffer of the program (op terms' buffers are C-contiguous arrays) through views
+    that keep contiguity; an input node's array may have any layout."""
     updated = {id(t.inputs[i]) for t in terms if is_op(t) for i in t.op.updates}
     bases: dict[int, Term] = {}
+    contiguous: set[int] = set()
     for term in terms:
-        if is_op(term) and term.op.is_view and term.inputs and id(term) not in updated:
-            base = bases.get(id(term.inputs[0]), term.inputs[0])
+        if not is_op(term):
+            continue
+        layout = term.op.view_layout if term.op.is_view else None
+        parent = term.inputs[0] if term.inputs else None
+        if (layout is not None and parent is not None and id(term) not in updated
+                and (layout != "contiguous" or id(parent) in contiguous)):
+            base = bases.get(id(parent), parent)
             if id(base) not in updated:
                 bases[id(term)] = base
+                if layout != "any" and id(parent) in contiguous:
+                    contiguous.add(id(term))
+                continue
+        contiguous.add(id(term))
     return bases
 
 

@@ -168,6 +168,7 @@ class ScanPart(Op):
 
     name = "scan_part"
     is_view = True
+    view_layout = "keeps"
 
     def __init__(self, scan: str, index: int, region: Region, size: int, dtype: np.dtype,
                  whole: tuple[int, ...] | None = None):

@@ -1,7 +1,8 @@
 """Shape ops: reshape flatten transpose squeeze expand_dims broadcast_to concat stack.
-With `out` given, kernels copy into it; without, they may return views. transpose,
-squeeze, expand_dims and broadcast_to declare `is_view`: on the TapeMachine they read
-their input's buffer through that view instead of copying it."""
+With `out` given, kernels copy into it; without, they may return views. Every one but
+concat and stack declares `is_view`: on the TapeMachine they read their input's buffer
+through that view instead of copying it (reshape and flatten when that buffer is
+C-contiguous, as the program's own buffers are)."""
 
 import math
 
@@ -18,6 +19,15 @@ def copy_into(result, out):
         return result
     np.copyto(out, result)
     return out
+
+
+def contiguous_view(op, x, shape):
+    """x reshaped to `shape` as a view, which a C-contiguous x always allows (the view
+    pass guarantees one); a layout that would need a copy is an error, never a stale copy."""
+    if not x.flags.c_contiguous:
+        raise G.GorgonError(f"{op}: view of a {x.shape} {x.dtype} array that is not C-contiguous "
+                            f"(strides {x.strides}); the view pass makes reshapes views of buffers only")
+    return x.reshape(shape)
 
 
 def resolve_shape(op, x, shape):
@@ -38,6 +48,8 @@ class Reshape(Op):
     """`reshape(x, shape)`; one dimension may be -1."""
 
     name = "reshape"
+    is_view = True
+    view_layout = "contiguous"
 
     @classmethod
     def call(cls, x, shape):
@@ -49,6 +61,9 @@ class Reshape(Op):
     def forward(self, x, out=None):
         return copy_into(x.reshape(self.shape), out)
 
+    def view(self, x):
+        return contiguous_view(self, x, self.shape)
+
     def vjp(self, inputs, output, gy):
         return (G.reshape(gy, inputs[0].shape),)
 
@@ -57,6 +72,8 @@ class Flatten(Op):
     """`flatten(x, start_axis=0)`: merge the axes from `start_axis` on into one."""
 
     name = "flatten"
+    is_view = True
+    view_layout = "contiguous"
 
     @classmethod
     def call(cls, x, start_axis=0):
@@ -69,7 +86,13 @@ class Flatten(Op):
         return TensorType(x.shape[:self.start_axis] + (rest,), x.dtype)
 
     def forward(self, x, out=None):
-        return copy_into(x.reshape(x.shape[:self.start_axis] + (math.prod(x.shape[self.start_axis:]),)), out)
+        return copy_into(x.reshape(self.flat_shape(x.shape)), out)
+
+    def flat_shape(self, shape):
+        return shape[:self.start_axis] + (math.prod(shape[self.start_axis:]),)
+
+    def view(self, x):
+        return contiguous_view(self, x, self.flat_shape(x.shape))
 
     def vjp(self, inputs, output, gy):
         return (G.reshape(gy, inputs[0].shape),)
@@ -108,6 +131,7 @@ class Squeeze(Op):
 
     name = "squeeze"
     is_view = True
+    view_layout = "keeps"
 
     @classmethod
     def call(cls, x, axis=None):
@@ -136,6 +160,7 @@ class ExpandDims(Op):
 
     name = "expand_dims"
     is_view = True
+    view_layout = "keeps"
 
     @classmethod
     def call(cls, x, axis):
