@@ -4,6 +4,7 @@ solver update kernels."""
 import gorgon as G
 from gorgon_numba.columns import make_col2im, make_im2col
 from gorgon_numba.conv import make_conv_transpose
+from gorgon_numba.conv2d import make_conv2d, make_conv2d_grad_weight
 from gorgon_numba.fused import make_fused
 from gorgon_numba.losses import make_cross_entropy, make_cross_entropy_grad
 from gorgon_numba.norms import make_batch_norm, make_batch_norm_grad, make_batch_norm_scale_grad
@@ -22,6 +23,8 @@ def register_kernels(register):
     register("max_pool2d_grad", "numba", make_max_pool_grad)
     register("im2col", "numba", make_im2col)
     register("col2im", "numba", make_col2im)
+    register("conv2d", "numba", make_conv2d)
+    register("conv2d_grad_weight", "numba", make_conv2d_grad_weight)
     register("conv_transpose2d", "numba", make_conv_transpose)
     register("cross_entropy", "numba", make_cross_entropy)
     register("cross_entropy_grad", "numba", make_cross_entropy_grad)

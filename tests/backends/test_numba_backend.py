@@ -15,7 +15,7 @@ from gorgon_numba.fused import EXPRESSIONS, REDUCTIONS  # noqa: E402
 
 CASES = backend_cases("numba")
 KERNELS = {"softmax", "log_softmax", "layer_norm", "max_pool2d", "max_pool2d_grad", "im2col", "col2im",
-           "conv_transpose2d", "cross_entropy", "cross_entropy_grad", "batch_norm",
+           "conv2d", "conv2d_grad_weight", "conv_transpose2d", "cross_entropy", "cross_entropy_grad", "batch_norm",
            "batch_norm_grad", "batch_norm_scale_grad"}
 
 
