@@ -293,11 +293,13 @@ class FusedKernel:
 
     tolerance = TOLERANCE
 
-    def __init__(self, function: Callable[..., None], layout: Layout):
+    def __init__(self, function: Callable[..., None], layout: Layout,
+                 strided: Callable[[], FusedKernel] | None = None):
         self.function = function
         self.views = [layout.view(k) for k in layout.kinds]
         self.out_view = layout.out_view
         self.size = (layout.rows, layout.cols)
+        self._strided = strided
 
     def __call__(self, *arrays: np.ndarray) -> np.ndarray:
         *inputs, out = arrays
@@ -317,8 +319,25 @@ class FusedKernel:
         target = out.reshape(self.out_view)
         pairs = [(target, out), *zip(views, inputs)]
         if not all(a.size == 0 or np.may_share_memory(v, a) for v, a in pairs):
-            return None
+            return None if self._strided is None else self._strided().bind(*arrays)
         return functools.partial(self.function, target, *self.size, *views)
+
+
+def strided_variant(op: Any, layout: Layout, inputs: int, dtype: str) -> Callable[[], FusedKernel]:
+    """For a flat elementwise layout: the same kernel over two nested loops (the leading
+    axes, the last axis), compiled when first asked for, which binds to strided views that
+    no flat view can read (slices of a wider array: an LSTM's gates)."""
+    loop = layout.loop
+    nested = Layout(loop, len(loop) - 1, None, [(kind[0], kind[0]) for kind in layout.kinds])
+    made: list[FusedKernel] = []
+
+    def build() -> FusedKernel:
+        if not made:
+            text = source(op, nested, inputs, dtype, parallel(math.prod(loop)))
+            made.append(FusedKernel(load(text).kernel, nested))
+        return made[0]
+
+    return build
 
 
 def make_fused(op: Any, inputs: Sequence[TensorType], output: TensorType) -> FusedKernel | None:
@@ -352,7 +371,9 @@ def make_fused(op: Any, inputs: Sequence[TensorType], output: TensorType) -> Fus
         text = source(op, layout, len(inputs), dtype.name, parallel(math.prod(loop)))
         if text is None:
             return None
-        kernel = FusedKernel(load(text).kernel, layout)
+        strided = (strided_variant(op, layout, len(inputs), dtype.name)
+                   if layout.split is None and layout.reduce is None and len(loop) >= 2 else None)
+        kernel = FusedKernel(load(text).kernel, layout, strided)
     kernel(*[np.ones(t.shape, t.dtype) for t in inputs], np.empty(output.shape, output.dtype))  # compile now
     return kernel
 
