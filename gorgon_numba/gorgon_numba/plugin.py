@@ -10,6 +10,7 @@ from gorgon_numba.losses import make_cross_entropy, make_cross_entropy_grad
 from gorgon_numba.norms import make_batch_norm, make_batch_norm_grad, make_batch_norm_scale_grad
 from gorgon_numba.pool import make_max_pool, make_max_pool_grad
 from gorgon_numba.solvers import SOLVERS
+from gorgon_numba.sums import make_sum
 from gorgon_numba.rows import make_layer_norm, make_log_softmax, make_softmax
 
 
@@ -19,6 +20,7 @@ def register_kernels(register):
     register("softmax", "numba", make_softmax)
     register("log_softmax", "numba", make_log_softmax)
     register("layer_norm", "numba", make_layer_norm)
+    register("sum", "numba", make_sum)
     register("max_pool2d", "numba", make_max_pool)
     register("max_pool2d_grad", "numba", make_max_pool_grad)
     register("im2col", "numba", make_im2col)
