@@ -20,7 +20,7 @@ import numpy as np
 
 from gorgon import TensorType
 from gorgon_numba.contiguous import ContiguousKernel
-from gorgon_numba.conv2d import TOLERANCE, Planes, accepts, groups_of
+from gorgon_numba.window import TOLERANCE, Planes, accepts, groups_of
 from gorgon_numba.planes import crop, scatter
 
 

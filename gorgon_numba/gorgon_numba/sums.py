@@ -27,9 +27,10 @@ MIN_INNER = 2
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=SUMS)
-def _sum_runs(x, outer, kept, inner, out):  # pragma: no cover - compiled by numba
-    """out[k] = the sum over o and i of x[(o * kept + k) * inner + i]."""
-    totals = np.zeros(kept, np.float64)
+def _sum_runs(x, outer, kept, inner, totals, out):  # pragma: no cover - compiled by numba
+    """out[k] = the sum over o and i of x[(o * kept + k) * inner + i], through the
+    float64 scratch `totals` (kept,)."""
+    totals[:] = 0
     length = np.uint64(inner)
     for o in range(outer):
         for k in range(kept):
@@ -55,7 +56,8 @@ class SumKernel(ContiguousKernel):
         if not (x.flags.c_contiguous and out.flags.c_contiguous):
             return None
         flat, result, block = x.reshape(-1), out.reshape(-1), self.block
-        return lambda: _sum_runs(flat, *block, result)
+        totals = np.empty(block[1], np.float64)
+        return lambda: _sum_runs(flat, *block, totals, result)
 
 
 def block_of(shape: Sequence[int], axes: Sequence[int]) -> tuple[int, int, int] | None:
