@@ -6,8 +6,8 @@ is allocated once by `bind`. Any stride, padding, output_padding, dilation and g
 float32/float64.
 
 numpy's kernel folds its columns back with a strided add per kernel offset; the kernel
-this replaces ran `columns.col2im_loop` (rows of OW elements, too short for its
-vectorised loop) over a transposed, non-contiguous view of the columns. Measured on
+this replaces ran `columns.col2im_loop` over a transposed, non-contiguous view of the
+columns (the same GEMM, 4.5 ms alone; the fold and copies took the rest). Measured on
 LeNet's second layer (gy 64x64x14x14 float32, 3x3, padding 1; medians of 31 calls
 interleaved in one process): numpy 10.5 ms, that kernel 9.9, this one 7.6."""
 
