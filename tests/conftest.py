@@ -67,3 +67,20 @@ def fake_plugin(tmp_path, monkeypatch):
         return module
 
     return make
+
+
+@pytest.fixture
+def backend_plugin(monkeypatch):
+    """`install(plugin, name)`: add a test plugin object (one registering backend kernels)
+    to the global registry, with GORGON_BACKENDS unset and the backends' kernel cache
+    cleared; the registry is reloaded afterwards."""
+    from gorgon import backends
+
+    monkeypatch.delenv("GORGON_BACKENDS", raising=False)
+
+    def install(plugin, name: str) -> None:
+        registry.add_plugin(plugin, name)
+        backends.forget()
+
+    yield install
+    registry.reload()

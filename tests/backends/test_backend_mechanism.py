@@ -71,13 +71,9 @@ class Toy:
 
 
 @pytest.fixture
-def toy(monkeypatch):
-    monkeypatch.delenv("GORGON_BACKENDS", raising=False)
-    registry.add_plugin(Toy, "toy")
-    backends.forget()
+def toy(backend_plugin):
+    backend_plugin(Toy, "toy")
     CALLS.update(tanh=0, fused=0)
-    yield
-    registry.reload()
     backends.forget()
 
 

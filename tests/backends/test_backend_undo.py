@@ -9,7 +9,6 @@ import pytest
 
 import gorgon as G
 from gorgon import backends
-from gorgon.registry import registry
 
 
 def make_half_done_batch_norm(op, inputs, output):
@@ -31,12 +30,8 @@ class HalfDone:
 
 
 @pytest.fixture
-def halfdone(monkeypatch):
-    monkeypatch.delenv("GORGON_BACKENDS", raising=False)
-    registry.add_plugin(HalfDone, "halfdone")
-    backends.forget()
-    yield
-    registry.reload()
+def halfdone(backend_plugin):
+    backend_plugin(HalfDone, "halfdone")
 
 
 def statistics_after_two_runs(machine_of):

@@ -7,12 +7,9 @@ import numpy as np
 import pytest
 
 import gorgon as G
+from test_views import flags_of
 
 rng = np.random.default_rng(11)
-
-
-def flags_of(m, node):
-    return [ins.flags for ins in m.program.instructions if ins.term.node is node][0]
 
 
 def test_a_reshape_of_a_computed_value_is_a_view_that_follows_every_run():

@@ -5,8 +5,6 @@ import numpy as np
 import pytest
 
 import gorgon as G
-from gorgon import backends
-from gorgon.registry import registry
 
 CALLS = {"tanh": 0}
 STEPS, B, H = 6, 3, 4
@@ -27,13 +25,9 @@ class Toy:
 
 
 @pytest.fixture
-def toy(monkeypatch):
-    monkeypatch.delenv("GORGON_BACKENDS", raising=False)
-    registry.add_plugin(Toy, "toyscan")
-    backends.forget()
+def toy(backend_plugin):
+    backend_plugin(Toy, "toyscan")
     CALLS.update(tanh=0)
-    yield
-    registry.reload()
 
 
 def rnn_step(h, x, u):
