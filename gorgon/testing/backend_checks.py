@@ -1,7 +1,8 @@
 """The kit's check of backend kernels: every kernel a backend registers, against the op's
 own numpy kernel on the op's samples, in float64 and float32, through `kernel(*arrays,
 out)` with `out` full of garbage (it must write every element), through `bind`, and on
-both machines with that backend preferred. The backend's fused-kernel generator is
+both machines with that backend preferred, a mode-dependent op's kernel in training and
+in evaluation mode. The backend's fused-kernel generator is
 checked on every elementwise op it says it fuses, one op per fused kernel, the same way.
 
 Tolerances are per backend kernel: its `tolerance` attribute, else BACKEND_TOLERANCE.
@@ -91,35 +92,49 @@ def _compare(what: str, got: np.ndarray, expected: np.ndarray, tolerance: tuple[
 
 
 def _one(node: Node, backend: str, fused: bool) -> bool:
-    """Check one built sample; False when the backend declines it."""
-    from gorgon.vm import LispMachine, TapeMachine
-
+    """Check one built sample (a mode-dependent op's kernel in training and in evaluation
+    mode); False when the backend declines it."""
     kernel = _kernel_for(node, backend, fused)
     if kernel is None:
         return False
+    for training in ((True, False) if node.op.mode_dependent else (None,)):
+        _in_mode(node, kernel, backend, fused, training)
+    return True
+
+
+def _in_mode(node: Node, kernel: Any, backend: str, fused: bool, training: bool | None) -> None:
+    """The kernel against the numpy kernel in one mode (None: the op has none)."""
+    from gorgon.vm import LispMachine, TapeMachine
+
+    mode = {} if training is None else {"training": training}
+    where = "" if training is None else f" (training={training})"
     arrays = [np.array(p.value) for p in node.inputs]
-    expected = np.asarray(node.op.forward(*[a.copy() for a in arrays]))
+    expected = np.asarray(node.op.forward(*[a.copy() for a in arrays], **mode))
     tolerance = _tolerance(kernel, node.dtype)
     for garbage in (np.nan, 1e30):
         out = np.full(node.shape, garbage).astype(node.dtype)
-        result = kernel(*[a.copy() for a in arrays], out)
+        result = kernel(*[a.copy() for a in arrays], out, **mode)
         if result is not out:
             raise Mismatch(f"the {backend} kernel returned {type(result).__name__}, not its out array")
-        _compare(f"kernel(..., out) with out full of {garbage}", out, expected, tolerance)
+        _compare(f"kernel(..., out) with out full of {garbage}{where}", out, expected, tolerance)
     bind = getattr(kernel, "bind", None)
     if bind is not None:
         out = np.full(node.shape, np.nan).astype(node.dtype)
-        bound = bind(*[a.copy() for a in arrays], out)
+        bound = bind(*[a.copy() for a in arrays], out, **mode)
         if bound is not None:
             bound()
-            _compare("bind(...)()", out, expected, tolerance)
+            _compare(f"bind(...)(){where}", out, expected, tolerance)
     if not fused:
-        for machine in (TapeMachine(node.graph, outputs=[node], backends=(backend,)),
-                        LispMachine(node.graph, outputs=[node], forward_only=True, backends=(backend,))):
+        for machine in (TapeMachine(node.graph, outputs=[node], backends=(backend,), training=training),
+                        LispMachine(node.graph, outputs=[node], forward_only=True, backends=(backend,),
+                                    training=training)):
+            updated = [node.inputs[i] for i in node.op.updates]
+            before = [np.array(p.value) for p in updated]
             machine.run_all()
-            _compare(f"{type(machine).__name__}(backends=({backend!r},))", np.asarray(node.value),
+            _compare(f"{type(machine).__name__}(backends=({backend!r},)){where}", np.asarray(node.value),
                      expected, tolerance)
-    return True
+            for p, value in zip(updated, before):
+                p.value[...] = value  # the run updated them (running statistics): as they were
 
 
 def check_backend(op_name: str, backend: str, fused: bool = False) -> int:
