@@ -14,57 +14,29 @@ pytest.importorskip("gorgon_numba")
 import gorgon as G  # noqa: E402
 from gorgon import backends  # noqa: E402
 from gorgon_numba import solvers as numba_solvers  # noqa: E402
-from gorgon_numba.solvers import TOLERANCE  # noqa: E402
+from gorgon.testing.solver_checks import solver_cases, solver_steps, training_parameters  # noqa: E402
 
-CASES = [("SGD", {}), ("SGD", {"l2": 0.1, "l1": 0.01, "clip_value": 0.5}), ("Momentum", {}),
-         ("Momentum", {"nesterov": True, "clip_norm": 1.0}), ("Adam", {}), ("AdamW", {"weight_decay": 0.1})]
-
-
-def params(dtype, rng):
-    """Three parameters of a cost whose gradients change as they move, and its machine."""
-    g = G.Graph()
-    nodes = [G.tensor(g, dtype, shape, name=f"p{i}", value=rng.standard_normal(shape).astype(dtype))
-             for i, shape in enumerate([(30, 40), (50,), (20, 3, 20)])]
-    cost = None
-    for i, node in enumerate(nodes):
-        term = G.sum(G.tanh(node * (1.0 + i)) * 3.0 + node * node * 0.5)
-        cost = term if cost is None else cost + term
-    G.grad(cost, *nodes)
-    return nodes, G.TapeMachine(g)
+CASES = solver_cases("numba")
 
 
-def run_steps(name, options, dtype, chosen, steps=5):
-    nodes, machine = params(dtype, np.random.default_rng(3))
-    solver = getattr(G.solvers, name)(params=nodes, learning_rate=0.05, backends=chosen, **options)
-    for _ in range(steps):
-        machine.run_all()
-        solver.step()
-    return solver, [n.value.copy() for n in nodes]
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_numba_steps_equal_numpy_steps(case):
+    case.run()
 
 
-@pytest.mark.parametrize("dtype", [G.Float64, G.Float32])
-@pytest.mark.parametrize("name, options", CASES, ids=[f"{n}-{sorted(o)}" for n, o in CASES])
-def test_numba_steps_equal_numpy_steps(name, options, dtype):
-    numpy_solver, expected = run_steps(name, options, dtype, ("numpy",))
-    numba_solver, got = run_steps(name, options, dtype, ("numba", "numpy"))
-    assert all(k is not None and k[0] == "numba" for k in numba_solver.kernels)
-    assert all(k is None for k in numpy_solver.kernels)
-    rtol, atol = TOLERANCE[np.dtype(dtype).name]
-    for a, b in zip(got, expected):
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
-    for slot, arrays in numpy_solver.state.items():
-        for a, b in zip(numba_solver.state[slot], arrays):
-            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+def test_every_numba_solver_kernel_is_checked():
+    assert {c.solver for c in CASES} == set(numba_solvers.SOLVERS)
+    assert any(dict(c.options).get("nesterov") for c in CASES)
 
 
 def test_gorgon_backends_chooses_the_kernels(monkeypatch):
     monkeypatch.setenv("GORGON_BACKENDS", "numba,numpy")
-    solver = G.solvers.Adam(params=params(G.Float64, np.random.default_rng(0))[0])
+    solver = G.solvers.Adam(params=training_parameters(G.Float64, seed=0)[0])
     assert all(k is not None for k in solver.kernels)
 
 
 def test_a_numba_step_allocates_nothing():
-    solver, _ = run_steps("Adam", {}, G.Float64, ("numba",), steps=2)
+    solver, _ = solver_steps("Adam", {}, G.Float64, ("numba",), steps=2)
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
@@ -82,10 +54,10 @@ def test_a_failing_kernel_is_reported_once_and_the_rule_takes_over(monkeypatch):
 
     backends.forget()
     monkeypatch.setattr(numba_solvers, "_sgd", broken)
-    _, expected = run_steps("SGD", {}, G.Float64, ("numpy",))
+    _, expected = solver_steps("SGD", {}, G.Float64, ("numpy",))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        solver, got = run_steps("SGD", {}, G.Float64, ("numba",))
+        solver, got = solver_steps("SGD", {}, G.Float64, ("numba",))
     reports = [w for w in caught if issubclass(w.category, backends.BackendWarning)]
     assert len(reports) == 1 and "solver_SGD" in str(reports[0].message) and "boom" in str(reports[0].message)
     assert all(k is None for k in solver.kernels)
@@ -113,7 +85,7 @@ def test_a_subclass_with_its_own_rule_keeps_it():
         def update_one(self, index, value, gradient):
             self.descend(index, value, gradient, self.learning_rate / 2)
 
-    nodes, machine = params(G.Float64, np.random.default_rng(5))
+    nodes, machine = training_parameters(G.Float64, seed=5)
     solver = Halved(params=nodes, learning_rate=0.5, backends=("numba",))
     assert all(k is None for k in solver.kernels)
     assert all(k is not None for k in G.solvers.SGD(params=nodes, backends=("numba",)).kernels)
