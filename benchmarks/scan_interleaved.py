@@ -18,7 +18,21 @@ from benchmarks.test_lstm import LEARNING_RATE, data, lstm_graph, numpy_step, to
 from benchmarks.test_scan_bench import dynamic_graph, scan_graph, trained
 
 
-def torch_lstm_step(torch):
+def torch_lstm_step(torch, onednn=True):
+    """torch.nn.LSTM's training step; with `onednn` False, with oneDNN off, so that it
+    runs op by op instead of oneDNN's fused RNN primitive."""
+    step = _torch_lstm_step(torch)
+    if onednn:
+        return step
+
+    def without_onednn():
+        with torch.backends.mkldnn.flags(enabled=False):
+            step()
+
+    return without_onednn
+
+
+def _torch_lstm_step(torch):
     values = data()
     lstm = torch.nn.LSTM(values["xs"].shape[2], values["u"].shape[0])
     xs, target = torch.from_numpy(values["xs"]), torch.from_numpy(values["target"])
@@ -50,6 +64,7 @@ def implementations(threads: int) -> dict:
         return found
     found[f"torch cell loop, {threads}"] = torch_cell_loop_step(torch)
     found[f"torch.nn.LSTM, {threads}"] = torch_lstm_step(torch)
+    found[f"torch.nn.LSTM without oneDNN, {threads}"] = torch_lstm_step(torch, onednn=False)
     return found
 
 

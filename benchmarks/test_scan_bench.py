@@ -115,9 +115,12 @@ def test_w4_scan_torch_cell_loop(benchmark, record, torch, threads):
         assert torch.isfinite(benchmark(torch_cell_loop_step(torch)))
 
 
+@pytest.mark.parametrize("onednn", [True, False], ids=["oneDNN", "no oneDNN"])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_w4_scan_torch_lstm(benchmark, record, torch, threads):
-    record(f"{WORKLOAD}, {threads} thread(s)", "torch.nn.LSTM")
+def test_w4_scan_torch_lstm(benchmark, record, torch, threads, onednn):
+    """torch.nn.LSTM, which on the CPU runs oneDNN's fused RNN primitive; with oneDNN
+    off it runs op by op."""
+    record(f"{WORKLOAD}, {threads} thread(s)", "torch.nn.LSTM" + ("" if onednn else " without oneDNN"))
     values = data()
     lstm = torch.nn.LSTM(INPUTS, HIDDEN)
     xs, target = torch.from_numpy(values["xs"]), torch.from_numpy(values["target"])
@@ -132,7 +135,7 @@ def test_w4_scan_torch_lstm(benchmark, record, torch, threads):
                 p -= LEARNING_RATE * p.grad
         return loss
 
-    with torch_threads(torch, threads):
+    with torch_threads(torch, threads), torch.backends.mkldnn.flags(enabled=onednn):
         assert torch.isfinite(benchmark(step))
 
 
