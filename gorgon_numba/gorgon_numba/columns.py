@@ -20,6 +20,7 @@ import numpy as np
 
 from gorgon import TensorType
 from gorgon_numba.contiguous import ContiguousKernel
+from gorgon_numba.window import Planes
 
 TOLERANCE = {"float32": (0.0, 0.0), "float64": (0.0, 0.0)}  # copies, and sums in numpy's order
 
@@ -85,29 +86,10 @@ def col2im_loop(cols, kh, kw, sh, sw, top, left, dh, dw, out):  # pragma: no cov
                             target[q * np.uint64(sw) + np.uint64(start)] += row[q]
 
 
-def _pair(value: Any) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
-
-
-def _pads(value: Any) -> tuple[tuple[int, int], tuple[int, int]]:
-    """((top, bottom), (left, right)) of a canonical padding: an int, a pair, or pairs."""
-    if isinstance(value, int):
-        return (value, value), (value, value)
-    first, second = value
-    if isinstance(first, (tuple, list)):
-        return (int(first[0]), int(first[1])), (int(second[0]), int(second[1]))
-    return (first, first), (second, second)
-
-
 def geometry(op: Any, size: Sequence[int]) -> tuple[Geometry, tuple[int, int]]:
     """The op's window as the kernels take it, and its grid (OH, OW) over an image of `size`."""
-    kh, kw = _pair(op.kernel_size)
-    sh, sw = _pair(op.stride)
-    dh, dw = _pair(op.dilation)
-    (top, bottom), (left, right) = _pads(op.padding)
-    grid = ((size[0] + top + bottom - dh * (kh - 1) - 1) // sh + 1,
-            (size[1] + left + right - dw * (kw - 1) - 1) // sw + 1)
-    return (kh, kw, sh, sw, top, left, dh, dw), grid
+    planes = Planes.of(op, op.kernel_size, size)
+    return planes.unpadded, planes.grid
 
 
 class ColumnKernel(ContiguousKernel):

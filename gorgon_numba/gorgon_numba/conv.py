@@ -19,23 +19,14 @@ from typing import Any
 import numpy as np
 
 from gorgon import TensorType
-from gorgon_numba.contiguous import ContiguousKernel
-from gorgon_numba.window import TOLERANCE, Planes, accepts, groups_of
 from gorgon_numba.planes import crop, scatter
+from gorgon_numba.window import Planes, WindowKernel, accepts, groups_of
 
 
-class ConvTransposeKernel(ContiguousKernel):
+class ConvTransposeKernel(WindowKernel):
     """`kernel(x, w, out)` and `bind` for the TapeMachine."""
 
-    tolerance = TOLERANCE
-
-    def __init__(self, planes: Planes, groups: int):
-        self.planes, self.groups = planes, groups
-
-    def bind(self, x: np.ndarray, w: np.ndarray, out: np.ndarray) -> Callable[[], None] | None:
-        """The kernel on these arrays, or None when one is not C-contiguous."""
-        if not all(a.flags.c_contiguous for a in (x, w, out)):
-            return None
+    def steps(self, x: np.ndarray, w: np.ndarray, out: np.ndarray) -> Callable[[], None]:
         (n, c), f, g, geometry = x.shape[:2], out.shape[1], self.groups, self.planes
         chunks = geometry.chunks(f, n, x.dtype)
         pixels = x.shape[2] * x.shape[3]

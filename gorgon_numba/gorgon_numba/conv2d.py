@@ -24,23 +24,15 @@ from typing import Any
 import numpy as np
 
 from gorgon import TensorType
-from gorgon_numba.contiguous import ContiguousKernel
 from gorgon_numba.narrow import NarrowConv2dKernel, NarrowGradWeightKernel
 from gorgon_numba.planes import gather, pad
-from gorgon_numba.window import TOLERANCE, Planes, accepts, groups_of
+from gorgon_numba.window import Planes, WindowKernel, accepts, groups_of
 
-class Conv2dKernel(ContiguousKernel):
+
+class Conv2dKernel(WindowKernel):
     """conv2d's `kernel(x, w, out)` and `bind` for the TapeMachine."""
 
-    tolerance = TOLERANCE
-
-    def __init__(self, planes: Planes, groups: int):
-        self.planes, self.groups = planes, groups
-
-    def bind(self, x: np.ndarray, w: np.ndarray, out: np.ndarray) -> Callable[[], None] | None:
-        """The kernel on these arrays, or None when one is not C-contiguous."""
-        if not all(a.flags.c_contiguous for a in (x, w, out)):
-            return None
+    def steps(self, x: np.ndarray, w: np.ndarray, out: np.ndarray) -> Callable[[], None]:
         (n, c), f, g, geometry = x.shape[:2], w.shape[0], self.groups, self.planes
         chunks = geometry.chunks(c, n, x.dtype)
         product = np.empty(f * chunks[0].count * geometry.pixels, x.dtype)
@@ -64,18 +56,10 @@ class Conv2dKernel(ContiguousKernel):
         return run
 
 
-class Conv2dGradWeightKernel(ContiguousKernel):
+class Conv2dGradWeightKernel(WindowKernel):
     """conv2d_grad_weight's `kernel(x, gy, out)` and `bind` for the TapeMachine."""
 
-    tolerance = TOLERANCE
-
-    def __init__(self, planes: Planes, groups: int):
-        self.planes, self.groups = planes, groups
-
-    def bind(self, x: np.ndarray, gy: np.ndarray, out: np.ndarray) -> Callable[[], None] | None:
-        """The kernel on these arrays, or None when one is not C-contiguous."""
-        if not all(a.flags.c_contiguous for a in (x, gy, out)):
-            return None
+    def steps(self, x: np.ndarray, gy: np.ndarray, out: np.ndarray) -> Callable[[], None]:
         (n, c), f, g, geometry = x.shape[:2], gy.shape[1], self.groups, self.planes
         chunks = geometry.chunks(c, n, x.dtype)
         grads = np.empty(f * chunks[0].count * geometry.pixels, x.dtype)

@@ -15,29 +15,18 @@ from collections.abc import Callable
 import numpy as np
 
 from gorgon_numba.columns import im2col_loop
-from gorgon_numba.contiguous import ContiguousKernel
-from gorgon_numba.window import TOLERANCE, Planes
+from gorgon_numba.window import Planes, WindowKernel
 
 
 def _columns(planes: Planes, x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
     """Scratch columns (N, C, kh, kw, OH, OW) for x, and im2col_loop's window arguments."""
-    kh, kw, sh, sw, dh, dw = planes.window
-    cols = np.empty((*x.shape[:2], kh, kw, *planes.grid), x.dtype)
-    return cols, (kh, kw, sh, sw, planes.top, planes.left, dh, dw)
+    return np.empty((*x.shape[:2], *planes.window[:2], *planes.grid), x.dtype), planes.unpadded
 
 
-class NarrowConv2dKernel(ContiguousKernel):
+class NarrowConv2dKernel(WindowKernel):
     """conv2d's `kernel(x, w, out)` and `bind` for the TapeMachine."""
 
-    tolerance = TOLERANCE
-
-    def __init__(self, planes: Planes, groups: int):
-        self.planes, self.groups = planes, groups
-
-    def bind(self, x: np.ndarray, w: np.ndarray, out: np.ndarray) -> Callable[[], None] | None:
-        """The kernel on these arrays, or None when one is not C-contiguous."""
-        if not all(a.flags.c_contiguous for a in (x, w, out)):
-            return None
+    def steps(self, x: np.ndarray, w: np.ndarray, out: np.ndarray) -> Callable[[], None]:
         (n, f), g = out.shape[:2], self.groups
         cols, window = _columns(self.planes, x)
         grouped = cols.reshape(n, g, w[0].size, -1)
@@ -50,18 +39,10 @@ class NarrowConv2dKernel(ContiguousKernel):
         return run
 
 
-class NarrowGradWeightKernel(ContiguousKernel):
+class NarrowGradWeightKernel(WindowKernel):
     """conv2d_grad_weight's `kernel(x, gy, out)` and `bind` for the TapeMachine."""
 
-    tolerance = TOLERANCE
-
-    def __init__(self, planes: Planes, groups: int):
-        self.planes, self.groups = planes, groups
-
-    def bind(self, x: np.ndarray, gy: np.ndarray, out: np.ndarray) -> Callable[[], None] | None:
-        """The kernel on these arrays, or None when one is not C-contiguous."""
-        if not all(a.flags.c_contiguous for a in (x, gy, out)):
-            return None
+    def steps(self, x: np.ndarray, gy: np.ndarray, out: np.ndarray) -> Callable[[], None]:
         (n, f), g = gy.shape[:2], self.groups
         cols, window = _columns(self.planes, x)
         columns = cols.reshape(n, g, out[0].size, -1).transpose(0, 1, 3, 2)

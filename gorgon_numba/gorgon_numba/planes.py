@@ -42,59 +42,55 @@ def pad(x, top, left, planes):  # pragma: no cover - compiled by numba
                     row[s] = 0
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def gather(planes, kh, kw, sh, sw, dh, dw, cols):  # pragma: no cover - compiled by numba
-    """cols[c, i, j, b, p, q] = planes[c, b, p * sh + i * dh, q * sw + j * dw]; cols
-    is the flat (C*kh*kw*N*OH*OW,) array."""
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _walk(cols, kh, kw, sh, sw, dh, dw, planes, add):  # pragma: no cover - compiled by numba
+    """`gather` (add False) or `scatter` (add True): each column entry against the plane
+    entry planes[c, b, p * sh + i * dh, q * sw + j * dw], in kernel-offset order; inlined
+    into both, so `add` is a constant there and its branches fold away."""
     c, n, hp, wp = planes.shape
     flat = planes.reshape(-1)
     oh, ow = cols.shape[4], cols.shape[5]
-    out = cols.reshape(-1)
+    entries = cols.reshape(-1)
     plane, uow, usw = hp * wp, np.uint64(ow), np.uint64(sw)
     o = np.uint64(0)
     for ch in range(c):
+        if add:
+            block = np.uint64(ch * n * plane)
+            for e in range(np.uint64(n * plane)):
+                flat[block + e] = 0
         for i in range(kh):
             for j in range(kw):
                 base = ch * n * plane + i * dh * wp + j * dw
                 for b in range(n):
                     for p in range(oh):
                         s = np.uint64(base + b * plane + p * sh * wp)
-                        if sw == 1:
+                        if add and sw == 1:
                             for q in range(uow):
-                                out[o + q] = flat[s + q]
+                                flat[s + q] += entries[o + q]
+                        elif add:
+                            for q in range(uow):
+                                flat[s + q * usw] += entries[o + q]
+                        elif sw == 1:
+                            for q in range(uow):
+                                entries[o + q] = flat[s + q]
                         else:
                             for q in range(uow):
-                                out[o + q] = flat[s + q * usw]
+                                entries[o + q] = flat[s + q * usw]
                         o += uow
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def gather(planes, kh, kw, sh, sw, dh, dw, cols):  # pragma: no cover - compiled by numba
+    """cols[c, i, j, b, p, q] = planes[c, b, p * sh + i * dh, q * sw + j * dw]; cols
+    is the flat (C*kh*kw*N*OH*OW,) array."""
+    _walk(cols, kh, kw, sh, sw, dh, dw, planes, False)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def scatter(cols, kh, kw, sh, sw, dh, dw, planes):  # pragma: no cover - compiled by numba
     """The adjoint of `gather`: planes zeroed, then each column entry added where
     `gather` takes it from, kernel offsets in row-major order."""
-    c, n, hp, wp = planes.shape
-    flat = planes.reshape(-1)
-    oh, ow = cols.shape[4], cols.shape[5]
-    src = cols.reshape(-1)
-    plane, uow, usw = hp * wp, np.uint64(ow), np.uint64(sw)
-    o = np.uint64(0)
-    for ch in range(c):
-        block = np.uint64(ch * n * plane)
-        for e in range(np.uint64(n * plane)):
-            flat[block + e] = 0
-        for i in range(kh):
-            for j in range(kw):
-                base = ch * n * plane + i * dh * wp + j * dw
-                for b in range(n):
-                    for p in range(oh):
-                        s = np.uint64(base + b * plane + p * sh * wp)
-                        if sw == 1:
-                            for q in range(uow):
-                                flat[s + q] += src[o + q]
-                        else:
-                            for q in range(uow):
-                                flat[s + q * usw] += src[o + q]
-                        o += uow
+    _walk(cols, kh, kw, sh, sw, dh, dw, planes, True)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

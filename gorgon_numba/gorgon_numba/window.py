@@ -1,17 +1,19 @@
 """The window geometry and the scratch the convolution kernels share: a window over
 padded channel-major planes (`Planes`), the batch in chunks of images with scratch
-views (`Chunk`), weights and columns as BLAS matrices per group, and what the kernels
-accept."""
+views (`Chunk`), weights and columns as BLAS matrices per group, what the kernels
+accept, and their common base (`WindowKernel`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from gorgon import TensorType
+from gorgon_numba.contiguous import ContiguousKernel
 
 TOLERANCE = {"float32": (1e-4, 1e-5), "float64": (1e-12, 1e-13)}  # GEMMs summed in another order
 FLOATS = {np.dtype(np.float32), np.dtype(np.float64)}
@@ -58,7 +60,7 @@ class Planes:
     @classmethod
     def of(cls, op: Any, kernel: Sequence[int], size: Sequence[int]) -> Planes:
         """The window of an op (stride, padding, dilation) with `kernel` over `size`."""
-        (kh, kw), (sh, sw), (dh, dw) = _pair(tuple(kernel)), _pair(op.stride), _pair(op.dilation)
+        (kh, kw), (sh, sw), (dh, dw) = _pair(kernel), _pair(op.stride), _pair(op.dilation)
         (top, bottom), (left, right) = _pads(op.padding)
         hp, wp = size[0] + top + bottom, size[1] + left + right
         grid = ((hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1)
@@ -67,6 +69,12 @@ class Planes:
     @property
     def pixels(self) -> int:
         return self.grid[0] * self.grid[1]
+
+    @property
+    def unpadded(self) -> tuple[int, int, int, int, int, int, int, int]:
+        """The window as `columns.im2col_loop` takes it: (kh, kw, sh, sw, top, left, dh, dw)."""
+        kh, kw, sh, sw, dh, dw = self.window
+        return kh, kw, sh, sw, self.top, self.left, dh, dw
 
     def chunks(self, channels: int, n: int, dtype: np.dtype) -> list[Chunk]:
         """The batch of `n` images in chunks of about CHUNK_BYTES of columns, with
@@ -96,3 +104,23 @@ def accepts(*types: TensorType) -> bool:
     """One float dtype for all, and nothing empty."""
     return len({np.dtype(t.dtype) for t in types}) == 1 and np.dtype(types[0].dtype) in FLOATS and \
         all(0 not in t.shape for t in types)
+
+
+class WindowKernel(ContiguousKernel, ABC):
+    """A convolution kernel over a window (`Planes`) in `groups`: `bind(a, b, out)` is
+    the subclass's `steps` on C-contiguous arrays, None when one is not."""
+
+    tolerance = TOLERANCE
+
+    def __init__(self, planes: Planes, groups: int):
+        self.planes, self.groups = planes, groups
+
+    def bind(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> Callable[[], None] | None:
+        """The kernel on these arrays, or None when one is not C-contiguous."""
+        if not all(array.flags.c_contiguous for array in (a, b, out)):
+            return None
+        return self.steps(a, b, out)
+
+    @abstractmethod
+    def steps(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> Callable[[], None]:
+        """The ready step on these C-contiguous arrays (scratch allocated here, once)."""
