@@ -20,7 +20,7 @@ import numpy as np
 
 from gorgon import TensorType
 from gorgon_numba.planes import crop, scatter
-from gorgon_numba.window import Planes, WindowKernel, accepts, groups_of
+from gorgon_numba.window import Planes, WindowKernel, accepts, channel_major, groups_of
 
 
 class ConvTransposeKernel(WindowKernel):
@@ -29,14 +29,10 @@ class ConvTransposeKernel(WindowKernel):
     def steps(self, x: np.ndarray, w: np.ndarray, out: np.ndarray) -> Callable[[], None]:
         (n, c), f, g, geometry = x.shape[:2], out.shape[1], self.groups, self.planes
         chunks = geometry.chunks(f, n, x.dtype)
-        pixels = x.shape[2] * x.shape[3]
-        channels = np.empty(c * chunks[0].count * pixels, x.dtype)
         weights = np.swapaxes(groups_of(w, g, c // g), -1, -2)
         steps = []
-        for chunk in chunks:
-            flat = channels[:c * chunk.count * pixels]
-            source = x[chunk.images].reshape(chunk.count, c, -1).transpose(1, 0, 2)
-            steps.append((flat.reshape(c, chunk.count, -1), source, groups_of(flat, g, c // g),
+        for chunk, (channels, source) in zip(chunks, channel_major(x, chunks)):
+            steps.append((channels, source, groups_of(channels, g, c // g),
                           groups_of(chunk.cols, g, f // g * geometry.window[0] * geometry.window[1]),
                           chunk.cols, chunk.planes, out[chunk.images]))
         top, left, window = geometry.top, geometry.left, geometry.window

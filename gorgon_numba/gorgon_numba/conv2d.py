@@ -26,7 +26,7 @@ import numpy as np
 from gorgon import TensorType
 from gorgon_numba.narrow import NarrowConv2dKernel, NarrowGradWeightKernel
 from gorgon_numba.planes import gather, pad
-from gorgon_numba.window import Planes, WindowKernel, accepts, groups_of
+from gorgon_numba.window import Planes, WindowKernel, accepts, channel_major, groups_of
 
 
 class Conv2dKernel(WindowKernel):
@@ -35,15 +35,12 @@ class Conv2dKernel(WindowKernel):
     def steps(self, x: np.ndarray, w: np.ndarray, out: np.ndarray) -> Callable[[], None]:
         (n, c), f, g, geometry = x.shape[:2], w.shape[0], self.groups, self.planes
         chunks = geometry.chunks(c, n, x.dtype)
-        product = np.empty(f * chunks[0].count * geometry.pixels, x.dtype)
         weights, rows = groups_of(w, g, f // g), w[0].size
         steps = []
-        for chunk in chunks:
-            result = product[:f * chunk.count * geometry.pixels]
-            nchw = out[chunk.images].reshape(chunk.count, f, -1)
-            source = result.reshape(f, chunk.count, -1).transpose(1, 0, 2)
+        for chunk, (product, images) in zip(chunks, channel_major(out, chunks)):
             steps.append((x[chunk.images], chunk.planes, chunk.cols, groups_of(chunk.cols, g, rows),
-                          groups_of(result, g, f // g), nchw, source))
+                          groups_of(product, g, f // g), images.transpose(1, 0, 2),
+                          product.transpose(1, 0, 2)))
         top, left, window = geometry.top, geometry.left, geometry.window
 
         def run() -> None:
@@ -62,15 +59,12 @@ class Conv2dGradWeightKernel(WindowKernel):
     def steps(self, x: np.ndarray, gy: np.ndarray, out: np.ndarray) -> Callable[[], None]:
         (n, c), f, g, geometry = x.shape[:2], gy.shape[1], self.groups, self.planes
         chunks = geometry.chunks(c, n, x.dtype)
-        grads = np.empty(f * chunks[0].count * geometry.pixels, x.dtype)
         result, partial = groups_of(out, g, f // g), groups_of(np.empty(out.shape, x.dtype), g, f // g)
         steps = []
-        for chunk in chunks:
-            rows = grads[:f * chunk.count * geometry.pixels]
-            source = gy[chunk.images].reshape(chunk.count, f, -1).transpose(1, 0, 2)
+        for chunk, (rows, source) in zip(chunks, channel_major(gy, chunks)):
             columns = np.swapaxes(groups_of(chunk.cols, g, out[0].size), -1, -2)
-            steps.append((x[chunk.images], chunk.planes, chunk.cols, rows.reshape(f, chunk.count, -1),
-                          source, groups_of(rows, g, f // g), columns))
+            steps.append((x[chunk.images], chunk.planes, chunk.cols, rows, source,
+                          groups_of(rows, g, f // g), columns))
         top, left, window = geometry.top, geometry.left, geometry.window
 
         def run() -> None:

@@ -1,7 +1,7 @@
 """The window geometry and the scratch the convolution kernels share: a window over
 padded channel-major planes (`Planes`), the batch in chunks of images with scratch
-views (`Chunk`), weights and columns as BLAS matrices per group, what the kernels
-accept, and their common base (`WindowKernel`)."""
+views (`Chunk`), NCHW chunks against channel-major scratch, weights and columns as BLAS
+matrices per group, what the kernels accept, and their common base (`WindowKernel`)."""
 
 from __future__ import annotations
 
@@ -92,6 +92,16 @@ class Planes:
                                    channels, m, *self.padded),
                                cols[:rows * m * self.pixels].reshape(channels, kh, kw, m, *self.grid)))
         return found
+
+
+def channel_major(nchw: np.ndarray, chunks: Sequence[Chunk]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per chunk of M images, channel-major scratch (C, M, H*W) (one allocation shared by
+    the chunks) and those images of `nchw` (N, C, H, W) seen the same way: the two sides
+    of the transposing copy between NCHW and a GEMM's operand or product."""
+    c, pixels = nchw.shape[1], nchw[0, 0].size
+    scratch = np.empty(c * chunks[0].count * pixels, nchw.dtype)
+    return [(scratch[:c * chunk.count * pixels].reshape(c, chunk.count, pixels),
+             nchw[chunk.images].reshape(chunk.count, c, pixels).transpose(1, 0, 2)) for chunk in chunks]
 
 
 def groups_of(a: np.ndarray, groups: int, rows: int) -> np.ndarray:
