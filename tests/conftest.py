@@ -71,15 +71,23 @@ def fake_plugin(tmp_path, monkeypatch):
 
 @pytest.fixture
 def backend_plugin(monkeypatch):
-    """`install(plugin, name)`: add a test plugin object (one registering backend kernels)
-    to the global registry, with GORGON_BACKENDS unset and the backends' kernel cache
-    cleared; the registry is reloaded afterwards."""
+    """`install(name, {op_name: make_kernel, ...})`: add a test plugin named `name` that
+    registers those kernels under backend `name` (or `install(name, plugin)`: a plugin
+    object of its own) to the global registry, with GORGON_BACKENDS unset and the
+    backends' kernel cache cleared; the registry is reloaded afterwards."""
+    import gorgon as G
     from gorgon import backends
 
     monkeypatch.delenv("GORGON_BACKENDS", raising=False)
 
-    def install(plugin, name: str) -> None:
-        registry.add_plugin(plugin, name)
+    def install(name: str, kernels) -> None:
+        class Plugin:
+            @G.hookimpl
+            def register_kernels(register):
+                for op_name, make in kernels.items():
+                    register(op_name, name, make)
+
+        registry.add_plugin(Plugin if isinstance(kernels, dict) else kernels, name)
         backends.forget()
 
     yield install

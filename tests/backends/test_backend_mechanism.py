@@ -72,7 +72,7 @@ class Toy:
 
 @pytest.fixture
 def toy(backend_plugin):
-    backend_plugin(Toy, "toy")
+    backend_plugin("toy", Toy)
     CALLS.update(tanh=0, fused=0)
     backends.forget()
 

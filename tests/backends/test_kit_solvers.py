@@ -24,15 +24,9 @@ def make_sgd(solver, inputs, output):
     return ToySGD() if type(solver) is G.solvers.SGD else None
 
 
-class ToySolvers:
-    @G.hookimpl
-    def register_kernels(register):
-        register("solver_SGD", "toysolver", make_sgd)
-
-
 @pytest.fixture
 def toy(backend_plugin):
-    backend_plugin(ToySolvers, "toysolver")
+    backend_plugin("toysolver", {"solver_SGD": make_sgd})
     BEHAVIOUR.update(scale=1.0, decline=False)
 
 
