@@ -4,7 +4,6 @@ and in evaluation mode: a toy batch_norm kernel that is right in one mode only f
 import numpy as np
 import pytest
 
-import gorgon as G
 from gorgon.registry import registry
 from gorgon.testing.backend_checks import check_backend
 from gorgon.testing.report import ConformanceError
