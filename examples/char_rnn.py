@@ -1,6 +1,8 @@
 """A character-level LSTM, built from gorgon ops, trained on a small text shipped in
-the repository. Every step draws sequences of a new length, so every step builds a new
-graph: the LispMachine runs whatever graph it is given. Then it samples text."""
+the repository; every step draws sequences of a new length. By default it trains on the
+TapeMachine through G.scan, one compiled program for every length (char_rnn_scan.py);
+with `--machine lisp` every step builds a new graph of its length, which the
+LispMachine runs as it is given. Then it samples text."""
 
 from __future__ import annotations
 
@@ -127,7 +129,15 @@ def train(steps: int = 300, batch: int = 16, lengths: tuple[int, int] = (8, 25),
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--machine", choices=("tape", "lisp"), default="tape",
+                        help="tape: G.scan on the TapeMachine, one program for every length; "
+                             "lisp: a graph per step on the LispMachine")
     args = parser.parse_args(argv)
+    if args.machine == "tape":
+        import char_rnn_scan
+
+        char_rnn_scan.main(["--steps", str(args.steps)])
+        return
     model, before, after = train(args.steps)
     print(f"held-out loss: {before:.3f} before training, {after:.3f} after")
     print("sample:", model.sample("the ", 120))

@@ -44,6 +44,13 @@ def test_char_rnn_loss_falls_over_graphs_of_changing_length():
     assert set(text) <= set(model.vocabulary)
 
 
+@pytest.mark.parametrize("machine, says", [("tape", "programs (one per batch size)"), ("lisp", "held-out loss")])
+def test_char_rnn_runs_on_either_machine(capsys, machine, says):
+    char_rnn.main(["--steps", "2", "--machine", machine])
+    out = capsys.readouterr().out
+    assert says in out and "sample: the " in out
+
+
 def test_graph_picture_is_dot_text_or_a_rendered_file(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("gorgon.dot.shutil.which", lambda name: None)
     graph_picture.main(["--output", str(tmp_path / "g.png")])
