@@ -4,6 +4,7 @@ raised when the machine is made."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 from gorgon.errors import ArgumentTypeError, ArgumentValueError
@@ -36,3 +37,21 @@ def node_list(machine: str, what: str, nodes: object, graph: Graph) -> list[Node
         if node.graph is not graph:
             raise ArgumentValueError(f"{machine}: {what} node {node.name!r} belongs to another graph")
     return nodes
+
+
+def positive_count(name: str, value: object, env: str) -> int | None:
+    """`value`, else the environment variable `env`, as a positive int (an argument named
+    `name`); None when neither is set."""
+    source = name
+    if value is None:
+        text = os.environ.get(env, "").strip()
+        if not text:
+            return None
+        source = env
+        try:
+            value = int(text)
+        except ValueError:
+            raise ArgumentValueError(f"{env} must be a positive integer, got {text!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ArgumentValueError(f"{source} must be a positive integer, got {value!r}")
+    return value

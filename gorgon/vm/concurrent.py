@@ -26,14 +26,13 @@ assumed.
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 from collections.abc import Callable, Sequence
 
 from gorgon.compile import EXEC, VIEW, Instruction
-from gorgon.errors import ArgumentValueError
 from gorgon.vm.profile import clock, op_flops
+from gorgon.vm.arguments import positive_count
 from gorgon.vm.threads import blas_libraries
 
 ENV = "GORGON_CONCURRENCY"
@@ -46,19 +45,7 @@ GROUP = "group"
 
 def check_concurrency(concurrency: int | None) -> int:
     """`concurrency`, else GORGON_CONCURRENCY, as a positive int; 1 when neither is set."""
-    source = "concurrency"
-    if concurrency is None:
-        text = os.environ.get(ENV, "").strip()
-        if not text:
-            return 1
-        source = ENV
-        try:
-            concurrency = int(text)
-        except ValueError:
-            raise ArgumentValueError(f"{ENV} must be a positive integer, got {text!r}") from None
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ArgumentValueError(f"{source} must be a positive integer, got {concurrency!r}")
-    return concurrency
+    return positive_count("concurrency", concurrency, ENV) or 1
 
 
 def _roots(instructions: Sequence[Instruction]) -> dict[int, int]:

@@ -10,29 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 from typing import Any
 
-from gorgon.errors import ArgumentValueError, GorgonError
+from gorgon.errors import GorgonError
+from gorgon.vm.arguments import positive_count
 
 ENV = "GORGON_BLAS_THREADS"
 
 
 def check_blas_threads(threads: int | None) -> int | None:
     """`threads`, else GORGON_BLAS_THREADS, as a positive int; None when neither is set."""
-    source = "blas_threads"
-    if threads is None:
-        text = os.environ.get(ENV, "").strip()
-        if not text:
-            return None
-        source = ENV
-        try:
-            threads = int(text)
-        except ValueError:
-            raise ArgumentValueError(f"{ENV} must be a positive integer, got {text!r}") from None
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ArgumentValueError(f"{source} must be a positive integer, got {threads!r}")
-    return threads
+    return positive_count("blas_threads", threads, ENV)
 
 
 @functools.lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ import numpy as np
 
 from gorgon import TensorType
 from gorgon_numba.contiguous import ContiguousKernel
+from gorgon_numba.rows import row_peak
 
 TOLERANCE = {"float32": (2e-5, 1e-6), "float64": (1e-12, 1e-14)}
 
@@ -22,14 +23,9 @@ TOLERANCE = {"float32": (2e-5, 1e-6), "float64": (1e-12, 1e-14)}
 @numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _row_shift(x, r):  # pragma: no cover - compiled by numba
     """The row's maximum (0 when it is not finite) and the log of its shifted exponentials' sum."""
-    cols = x.shape[1]
-    peak = -np.inf
-    for c in range(cols):
-        peak = max(peak, x[r, c])
-    if not np.isfinite(peak):
-        peak = 0.0
+    peak = row_peak(x, r)
     total = 0.0
-    for c in range(cols):
+    for c in range(x.shape[1]):
         total += np.exp(x[r, c] - peak)
     return peak, np.log(total)
 
