@@ -59,6 +59,13 @@ def implementations(threads: int) -> dict:
         f"numpy floor, {threads}": lambda: numpy_step(values, params),
     }
     try:
+        import gorgon_numba  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        found[f"gorgon scan on numba, {threads}"] = trained(
+            scan_graph, data(), blas_threads=threads, backends=("numba", "numpy"))[3]
+    try:
         import torch
     except ImportError:
         return found

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from gorgon import TensorType
-from gorgon_numba import blocked
+from gorgon_numba import blocked, vector_math
 from gorgon_numba.cache import load
 
 PARALLEL_ENV = "GORGON_NUMBA_PARALLEL_MIN"
@@ -50,10 +50,16 @@ def _clip(op: Any, a: list[str], dtype: str) -> str:
     return f"min(max({a[0]}, {float(op.low)!r}), {float(op.high)!r})"
 
 
+def _by_dtype(float32: str, other: str) -> Callable[[Any, list[str], str], str]:
+    """An expression that calls one of vector_math's float32 helpers in float32 kernels."""
+    return lambda op, a, dtype: (float32 if dtype == "float32" else other).format(*a)
+
+
 def _gelu(op: Any, a: list[str], dtype: str) -> str | None:
     x = a[0]
     if op.approximate == "tanh":
-        return (f"(0.5 * {x} * (1.0 + tanh({GELU_TANH_SCALE!r} * ({x} + {GELU_TANH_CUBIC!r} * "
+        tanh = "tanh32" if dtype == "float32" else "tanh"
+        return (f"(0.5 * {x} * (1.0 + {tanh}({GELU_TANH_SCALE!r} * ({x} + {GELU_TANH_CUBIC!r} * "
                 f"{x} * {x} * {x}))))")
     if dtype == "float32":
         return f"({x} * normal_cdf32({x}))"
@@ -61,23 +67,27 @@ def _gelu(op: Any, a: list[str], dtype: str) -> str | None:
 
 
 # The standard normal CDF for float32 results: Abramowitz & Stegun 7.1.26 (erfc to 1.5e-7
-# absolute), one float32 exp instead of erf's series; float64 keeps math.erf.
+# absolute), one float32 exp (vector_math's) instead of erf's series; float64 keeps math.erf.
 #
-# tanh in arithmetic alone, so that a loop of it vectorises (libm's tanh is one call per
-# element): tanh|x| = m / (m + 2) with m = expm1(2|x|), and expm1(2|x|) from expm1 of
-# 2|x| / 64 (a Taylor polynomial of degree 17, under 1e-18 there) doubled six times by
+# float64 tanh in arithmetic alone, so that a loop of it vectorises (libm's tanh is one
+# call per element; float32 kernels call vector_math's exp32, sigmoid32 and tanh32):
+# tanh|x| = m / (m + 2) with m = expm1(2|x|), and expm1(2|x|) from expm1 of 2|x| / 64 (a
+# Taylor polynomial of degree 17, under 1e-18 there) doubled six times by
 # expm1(2u) = expm1(u) (expm1(u) + 2), which keeps its relative accuracy near 0. 2|x| is
 # capped at 40 (tanh is 1.0 in float64 from 19.1 on); nan stays nan, -0.0 stays -0.0.
 # Measured against numpy's tanh: under 7e-16 relative on [-30, 30] and down to 1e-300.
 TANH_TAYLOR = "\n".join(f"    p = p * z + {1 / math.factorial(k)!r}" for k in range(16, 0, -1))
 TANH_DOUBLINGS = "\n".join(["    m = m * (m + 2.0)"] * 6)  # unrolled: a loop here stops vectorisation
 HELPERS = f"""
+from gorgon_numba.vector_math import exp32, sigmoid32, tanh32  # vector_math {vector_math.VERSION}
+
+
 @numba.njit(cache=True, inline="always")
 def normal_cdf32(x):
     z = abs(x) * 0.7071067811865476
     t = 1.0 / (1.0 + 0.3275911 * z)
     poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
-    tail = 0.5 * poly * np.exp(np.float32(-z * z))
+    tail = 0.5 * poly * exp32(-z * z)
     return 1.0 - tail if x >= 0 else tail
 
 
@@ -97,11 +107,11 @@ EXPRESSIONS: dict[str, Callable[[Any, list[str], str], str | None]] = {
     "div": _unary("({0} / {1})"), "pow": _unary("({0} ** {1})"),
     "maximum": _unary("np.maximum({0}, {1})"), "minimum": _unary("np.minimum({0}, {1})"),
     "neg": _unary("(-{0})"), "abs": _unary("abs({0})"), "sign": _unary("np.sign({0})"),
-    "exp": _unary("np.exp({0})"), "log": _unary("np.log({0})"), "log1p": _unary("np.log1p({0})"),
+    "exp": _by_dtype("exp32({0})", "np.exp({0})"), "log": _unary("np.log({0})"), "log1p": _unary("np.log1p({0})"),
     "expm1": _unary("np.expm1({0})"), "sqrt": _unary("np.sqrt({0})"),
     "square": _unary("({0} * {0})"), "reciprocal": _unary("(1.0 / {0})"),
-    "sin": _unary("np.sin({0})"), "cos": _unary("np.cos({0})"), "tanh": _unary("tanh({0})"),
-    "sigmoid": _unary("(1.0 / (1.0 + np.exp(-{0})))"),
+    "sin": _unary("np.sin({0})"), "cos": _unary("np.cos({0})"), "tanh": _by_dtype("tanh32({0})", "tanh({0})"),
+    "sigmoid": _by_dtype("sigmoid32({0})", "(1.0 / (1.0 + np.exp(-{0})))"),
     "softplus": _unary("(max({0}, 0.0) + np.log1p(np.exp(-abs({0}))))"),
     "relu": _unary("max({0}, 0.0)"), "clip": _clip, "erf": _unary("math.erf({0})"), "gelu": _gelu,
 }
