@@ -96,6 +96,17 @@ def test_w4_scan_tape(benchmark, record, kind, threads):
     assert np.isfinite(loss.value)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_w4_scan_tape_numba(benchmark, record, threads):
+    """The scan on the TapeMachine with gorgon-numba's kernels first (fused elementwise
+    chains, vectorised float32 sigmoid and tanh), numpy's for the rest."""
+    pytest.importorskip("gorgon_numba")
+    record(f"{WORKLOAD}, {threads} thread(s)", "gorgon scan TapeMachine on numba")
+    _, _, loss, step = trained(scan_graph, data(), blas_threads=threads, backends=("numba", "numpy"))
+    benchmark(step)
+    assert np.isfinite(loss.value)
+
+
 def test_w4_scan_equals_unrolled():
     grads = []
     for build in (scan_graph, dynamic_graph, lstm_graph):

@@ -7,8 +7,9 @@ a root, every elementwise input term of the loop's shape that is not itself a ro
 joins the group; everything else (inputs, constants, other ops' results, terms of
 another shape that broadcast) is the group's input. A term read by several groups is
 computed in each (elementwise work is cheap next to a pass over memory), so a gradient
-recomputes the forward values it needs instead of reading them from buffers. Size-1
-constants become literals of the fused kernel.
+recomputes the forward values it needs instead of reading them from buffers; but a
+term read by SHARED_READERS or more whose group reads SHARED_INPUTS or more arrays is a
+root (computed once). Size-1 constants become literals of the fused kernel.
 
 Readable nodes are roots, so they are never fused away: with the default
 `readable="all"` every node user code built is a root and only what G.grad built on the
@@ -33,6 +34,11 @@ from gorgon.types import TensorType
 
 FUSED = "fused"
 MIN_OPS = 2
+# A term read by this many groups, whose own group would read this many arrays, is
+# computed once (a root) instead of in each: an LSTM's cell gradient, read by its four
+# gates' gradients, would otherwise read its four arrays four times.
+SHARED_READERS = 3
+SHARED_INPUTS = 3
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,10 @@ def fuse(terms: list[Term], pinned: set[int], backends: Sequence[str]) -> tuple[
     roots = {id(t) for t in terms if can[id(t)] and (
         t.op.reduction or id(t) in pinned or not readers.get(id(t))
         or not all(can[id(r)] for r in readers[id(t)]))}
+    for term in terms:  # in order: a shared term's group stops at the roots chosen above it
+        if (can[id(term)] and id(term) not in roots and len(readers[id(term)]) >= SHARED_READERS
+                and len(_group_inputs(term, can, roots)) >= SHARED_INPUTS):
+            roots.add(id(term))
     position = {id(t): i for i, t in enumerate(terms)}
     replaced: dict[int, Term] = {}
     result = []
@@ -138,12 +148,9 @@ def fuse(terms: list[Term], pinned: set[int], backends: Sequence[str]) -> tuple[
     return result, replaced
 
 
-def _group(root: Term, can: dict[int, bool], roots: set[int], position: dict[int, int],
-           backend: str, backends: Sequence[str]) -> Term | None:
-    """The fused term standing for `root`, or None when the group is too small or the
-    backend declines it."""
-    from gorgon.backends import find_kernel
-
+def _members(root: Term, can: dict[int, bool], roots: set[int]) -> dict[int, Term]:
+    """The terms of `root`'s group: it and, going up, every fusable non-root term of its
+    loop's shape."""
     loop = root.inputs[0].shape if root.op.reduction else root.shape
     found = {id(root): root}
     stack = [root]
@@ -153,6 +160,23 @@ def _group(root: Term, can: dict[int, bool], roots: set[int], position: dict[int
                     and parent.shape == loop):
                 found[id(parent)] = parent
                 stack.append(parent)
+    return found
+
+
+def _group_inputs(root: Term, can: dict[int, bool], roots: set[int]) -> set[int]:
+    """The arrays `root`'s group would read (size-1 constants become literals)."""
+    found = _members(root, can, roots)
+    return {id(p) for t in found.values() for p in t.inputs if id(p) not in found
+            and not (p.role == CONSTANT and p.value is not None and p.value.size == 1)}
+
+
+def _group(root: Term, can: dict[int, bool], roots: set[int], position: dict[int, int],
+           backend: str, backends: Sequence[str]) -> Term | None:
+    """The fused term standing for `root`, or None when the group is too small or the
+    backend declines it."""
+    from gorgon.backends import find_kernel
+
+    found = _members(root, can, roots)
     if len(found) < MIN_OPS:
         return None
     inside = sorted(found.values(), key=lambda t: position[id(t)])
