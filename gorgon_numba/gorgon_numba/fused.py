@@ -24,6 +24,7 @@ import numpy as np
 from gorgon import TensorType
 from gorgon_numba import blocked, vector_math
 from gorgon_numba.cache import load
+from gorgon_numba.row_layout import rows_like
 
 PARALLEL_ENV = "GORGON_NUMBA_PARALLEL_MIN"
 
@@ -236,19 +237,13 @@ def _literal(value: Any) -> str:
     return repr(number)
 
 
-def source(op: Any, layout: Layout, inputs: int, dtype: str, parallel: bool) -> str | None:
-    """The Python source of the fused kernel `kernel(out, a0, a1, ...)`, or None when a
-    step has no expression."""
-    flat = layout.split is None
-    counters = ("i",) if flat else ("r", "q", "c") if layout.middle is not None else ("r", "c")
-    names = [f"a{j}" for j in range(inputs)]
-    hoisted, body = [], []
-    for j, kind in enumerate(layout.kinds):
-        index = ", ".join(counter if varies else "0" for counter, varies in zip(counters, kind))
-        (body if any(kind) else hoisted).append(f"v{j} = a{j}[{index}]")
-        names[j] = f"v{j}"
-    steps = op.steps
-    result = None
+def _steps(op: Any, hoisted: list[str], body: list[str], inputs: int, dtype: str,
+           ) -> tuple[list[str], str | None] | None:
+    """Append the lines of `op`'s steps (on the inputs' values v0, v1, ...) to `hoisted`
+    (constants) and `body`; return every value's name and the reduced value's, or None
+    when a step has no expression."""
+    names = [f"v{j}" for j in range(inputs)]
+    steps, result = op.steps, None
     for number, step in enumerate(steps):
         name = f"t{number}"
         if step.op is None:
@@ -263,7 +258,23 @@ def source(op: Any, layout: Layout, inputs: int, dtype: str, parallel: bool) -> 
             boolean = step is steps[-1] and np.dtype(step.dtype) == np.bool_
             body.append(f"{name} = {expression}" if boolean else f"{name} = T({expression})")
         names.append(name)
-    last = steps[-1]
+    return names, result
+
+
+def source(op: Any, layout: Layout, inputs: int, dtype: str, parallel: bool) -> str | None:
+    """The Python source of the fused kernel `kernel(out, a0, a1, ...)`, or None when a
+    step has no expression."""
+    flat = layout.split is None
+    counters = ("i",) if flat else ("r", "q", "c") if layout.middle is not None else ("r", "c")
+    hoisted, body = [], []
+    for j, kind in enumerate(layout.kinds):
+        index = ", ".join(counter if varies else "0" for counter, varies in zip(counters, kind))
+        (body if any(kind) else hoisted).append(f"v{j} = a{j}[{index}]")
+    made = _steps(op, hoisted, body, inputs, dtype)
+    if made is None:
+        return None
+    names, result = made
+    last = op.steps[-1]
     lines = ["import math", "import numba", "import numpy as np", "", f"T = np.{dtype}", HELPERS,
              f"@numba.njit(cache=True, nogil=True, error_model='numpy', parallel={parallel})",
              f"def kernel(out, rows, cols, {', '.join(f'a{j}' for j in range(inputs))}):"]
@@ -304,7 +315,7 @@ class FusedKernel:
     tolerance = TOLERANCE
 
     def __init__(self, function: Callable[..., None], layout: Layout,
-                 strided: Callable[[], FusedKernel] | None = None):
+                 strided: Callable[..., Callable[[], None] | None] | None = None):
         self.function = function
         self.views = [layout.view(k) for k in layout.kinds]
         self.out_view = layout.out_view
@@ -329,25 +340,75 @@ class FusedKernel:
         target = out.reshape(self.out_view)
         pairs = [(target, out), *zip(views, inputs)]
         if not all(a.size == 0 or np.may_share_memory(v, a) for v, a in pairs):
-            return None if self._strided is None else self._strided().bind(*arrays)
+            return None if self._strided is None else self._strided(*arrays)
         return functools.partial(self.function, target, *self.size, *views)
 
 
-def strided_variant(op: Any, layout: Layout, inputs: int, dtype: str) -> Callable[[], FusedKernel]:
-    """For a flat elementwise layout: the same kernel over two nested loops (the leading
-    axes, the last axis), compiled when first asked for, which binds to strided views that
-    no flat view can read (slices of a wider array: an LSTM's gates)."""
+class RowsKernel:
+    """A flat elementwise fused kernel over rows of one stride each (row_layout): inputs
+    that are column blocks of wider arrays (an LSTM's gates), read through flat views with
+    an unsigned unit-stride index, so that the loop vectorises."""
+
+    def __init__(self, function: Callable[..., None], kinds: Sequence[tuple[bool, ...]]):
+        self.function, self.kinds = function, [kind[0] for kind in kinds]
+
+    def bind(self, *arrays: np.ndarray) -> Callable[[], None] | None:
+        """The kernel on these arrays' rows, or None when one is not rows of one stride."""
+        *inputs, out = arrays
+        forms = rows_like([*(a for a, varies in zip(inputs, self.kinds) if varies), out])
+        if forms is None:
+            return None
+        *read, (target, rows, cols, out_stride) = forms
+        found, args = iter(read), []
+        for a, varies in zip(inputs, self.kinds):
+            flat, _, _, stride = next(found) if varies else (a.reshape(-1), 0, 0, 0)
+            args += [flat, stride]
+        return functools.partial(self.function, target, rows, cols, out_stride, *args)
+
+
+def rows_source(op: Any, kinds: Sequence[tuple[bool, ...]], inputs: int, dtype: str) -> str | None:
+    """The source of `kernel(out, rows, cols, out_stride, a0, stride0, a1, ...)`, a flat
+    elementwise kernel's steps over rows (see RowsKernel), or None when a step has no
+    expression."""
+    hoisted, body = [], []
+    for j, kind in enumerate(kinds):
+        (body if kind[0] else hoisted).append(f"v{j} = a{j}[o{j} + c]" if kind[0] else f"v{j} = a{j}[0]")
+    made = _steps(op, hoisted, body, inputs, dtype)
+    if made is None:
+        return None
+    names = made[0]
+    lines = ["import math", "import numba", "import numpy as np", "", f"T = np.{dtype}", HELPERS,
+             "@numba.njit(cache=True, nogil=True, error_model='numpy')",
+             f"def kernel(out, rows, cols, so, {', '.join(f'a{j}, s{j}' for j in range(inputs))}):"]
+    lines += [f"    {line}" for line in hoisted]
+    lines += ["    width = np.uint64(cols)", "    for r in range(rows):", "        oo = np.uint64(r * so)"]
+    lines += [f"        o{j} = np.uint64(r * s{j})" for j, kind in enumerate(kinds) if kind[0]]
+    lines += ["        for c in range(width):"] + [f"            {b}" for b in body]
+    lines.append(f"            out[oo + c] = {names[-1]}")
+    return "\n".join(lines) + "\n"
+
+
+def strided_variant(op: Any, layout: Layout, inputs: int, dtype: str) -> Callable[..., Callable[[], None] | None]:
+    """For a flat elementwise layout: `bind(*arrays)` for arrays no flat view can read,
+    the kernel over their rows (RowsKernel) when each is rows of one stride, else over two
+    nested loops (the leading axes, the last axis) of strided views; each variant compiled
+    when first needed."""
     loop = layout.loop
     nested = Layout(loop, len(loop) - 1, None, [(kind[0], kind[0]) for kind in layout.kinds])
-    made: list[FusedKernel] = []
+    made: dict[str, Any] = {}
 
-    def build() -> FusedKernel:
-        if not made:
+    def bind(*arrays: np.ndarray) -> Callable[[], None] | None:
+        if "rows" not in made:
+            made["rows"] = RowsKernel(load(rows_source(op, layout.kinds, inputs, dtype)).kernel, layout.kinds)
+        step = made["rows"].bind(*arrays)
+        if step is not None:
+            return step
+        if "nested" not in made:
             text = source(op, nested, inputs, dtype, parallel(math.prod(loop)))
-            made.append(FusedKernel(load(text).kernel, nested))
-        return made[0]
+            made["nested"] = FusedKernel(load(text).kernel, nested)
+        return made["nested"].bind(*arrays)
 
-    return build
+    return bind
 
 
 def make_fused(op: Any, inputs: Sequence[TensorType], output: TensorType) -> FusedKernel | None:

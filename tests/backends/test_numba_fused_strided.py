@@ -61,3 +61,42 @@ def test_a_fused_chain_over_slices_runs_on_numba_and_equals_numpy(dtype):
         tracemalloc.stop()
     assert grown < 4096
     assert not np.allclose(out.value, got)
+
+
+def chain_kernel(dtype, shape):
+    """The numba kernel of fused `tanh(a * b) + 0.5 * a`, on arrays of `shape`."""
+    from gorgon.backends import find_kernel
+    from gorgon.passes.fuse import FusedOp, Step
+    from gorgon.registry import registry
+    from gorgon.types import TensorType
+
+    name = np.dtype(dtype).str
+    steps = (Step(registry.ops["mul"](), (0, 1), shape, name), Step(registry.ops["tanh"](), (2,), shape, name),
+             Step(None, (), (), name, 0.5), Step(registry.ops["mul"](), (4, 0), shape, name),
+             Step(registry.ops["add"](), (3, 5), shape, name))
+    op = FusedOp(steps=steps, backend="numba")
+    found = find_kernel(op, [TensorType(shape, dtype)] * 2, TensorType(shape, dtype), NUMBA)
+    assert found is not None and found[0] == "numba"
+    return found[1]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["gate columns", "every other column"])
+def test_strided_inputs_bind_by_rows_or_else_by_nested_loops(dtype, layout):
+    """Column blocks of wider arrays run the rows variant (flat views of their rows, no
+    copy); a view with a stride inside its rows runs the nested loops. Either writes the
+    output's own elements only."""
+    rng = np.random.default_rng(4)
+    kernel = chain_kernel(dtype, (8, 12))
+    wide = rng.standard_normal((8, 48)).astype(dtype)
+    a, b = (wide[:, 12:24], wide[:, 30:42]) if layout == "gate columns" else (wide[:, ::4], wide[:, 1::4])
+    block = np.full((8, 40), 9.0, dtype)
+    out = block[:, 20:32]
+    step = kernel.bind(a, b, out)
+    assert step is not None
+    by_rows = step.args[0].ndim == 1  # the rows variant writes through a flat view of out
+    assert by_rows == (layout == "gate columns")
+    step()
+    rtol, atol = TOLERANCE[np.dtype(dtype).name]
+    np.testing.assert_allclose(out, np.tanh(a * b) + 0.5 * a, rtol=rtol, atol=atol)
+    assert (block[:, :20] == 9).all() and (block[:, 32:] == 9).all()

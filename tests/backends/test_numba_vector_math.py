@@ -10,7 +10,8 @@ import gorgon as G  # noqa: E402
 from gorgon.backends import find_kernel  # noqa: E402
 from gorgon.registry import registry  # noqa: E402
 from gorgon.types import TensorType  # noqa: E402
-from gorgon_numba.unary import make_unary, rows_of  # noqa: E402
+from gorgon_numba.row_layout import rows_of  # noqa: E402
+from gorgon_numba.unary import make_unary  # noqa: E402
 from scipy.special import expit  # noqa: E402
 
 registry.load()
