@@ -24,7 +24,7 @@ import numpy as np
 from gorgon import TensorType
 from gorgon_numba import blocked, vector_math
 from gorgon_numba.cache import load
-from gorgon_numba.row_layout import rows_like
+from gorgon_numba.row_layout import KERNEL_PARAMETERS, RowsKernel
 
 PARALLEL_ENV = "GORGON_NUMBA_PARALLEL_MIN"
 
@@ -344,32 +344,9 @@ class FusedKernel:
         return functools.partial(self.function, target, *self.size, *views)
 
 
-class RowsKernel:
-    """A flat elementwise fused kernel over rows of one stride each (row_layout): inputs
-    that are column blocks of wider arrays (an LSTM's gates), read through flat views with
-    an unsigned unit-stride index, so that the loop vectorises."""
-
-    def __init__(self, function: Callable[..., None], kinds: Sequence[tuple[bool, ...]]):
-        self.function, self.kinds = function, [kind[0] for kind in kinds]
-
-    def bind(self, *arrays: np.ndarray) -> Callable[[], None] | None:
-        """The kernel on these arrays' rows, or None when one is not rows of one stride."""
-        *inputs, out = arrays
-        forms = rows_like([*(a for a, varies in zip(inputs, self.kinds) if varies), out])
-        if forms is None:
-            return None
-        *read, (target, rows, cols, out_stride) = forms
-        found, args = iter(read), []
-        for a, varies in zip(inputs, self.kinds):
-            flat, _, _, stride = next(found) if varies else (a.reshape(-1), 0, 0, 0)
-            args += [flat, stride]
-        return functools.partial(self.function, target, rows, cols, out_stride, *args)
-
-
 def rows_source(op: Any, kinds: Sequence[tuple[bool, ...]], inputs: int, dtype: str) -> str | None:
-    """The source of `kernel(out, rows, cols, out_stride, a0, stride0, a1, ...)`, a flat
-    elementwise kernel's steps over rows (see RowsKernel), or None when a step has no
-    expression."""
+    """The source of a RowsKernel's loop of a flat elementwise kernel's steps, or None
+    when a step has no expression."""
     hoisted, body = [], []
     for j, kind in enumerate(kinds):
         (body if kind[0] else hoisted).append(f"v{j} = a{j}[o{j} + c]" if kind[0] else f"v{j} = a{j}[0]")
@@ -379,7 +356,7 @@ def rows_source(op: Any, kinds: Sequence[tuple[bool, ...]], inputs: int, dtype: 
     names = made[0]
     lines = ["import math", "import numba", "import numpy as np", "", f"T = np.{dtype}", HELPERS,
              "@numba.njit(cache=True, nogil=True, error_model='numpy')",
-             f"def kernel(out, rows, cols, so, {', '.join(f'a{j}, s{j}' for j in range(inputs))}):"]
+             f"def kernel({KERNEL_PARAMETERS}, {', '.join(f'a{j}, s{j}' for j in range(inputs))}):"]
     lines += [f"    {line}" for line in hoisted]
     lines += ["    width = np.uint64(cols)", "    for r in range(rows):", "        oo = np.uint64(r * so)"]
     lines += [f"        o{j} = np.uint64(r * s{j})" for j, kind in enumerate(kinds) if kind[0]]
@@ -399,7 +376,8 @@ def strided_variant(op: Any, layout: Layout, inputs: int, dtype: str) -> Callabl
 
     def bind(*arrays: np.ndarray) -> Callable[[], None] | None:
         if "rows" not in made:
-            made["rows"] = RowsKernel(load(rows_source(op, layout.kinds, inputs, dtype)).kernel, layout.kinds)
+            made["rows"] = RowsKernel(load(rows_source(op, layout.kinds, inputs, dtype)).kernel,
+                                     [kind[0] for kind in layout.kinds])
         step = made["rows"].bind(*arrays)
         if step is not None:
             return step

@@ -1,5 +1,5 @@
 """gorgon-numba's float32 exp, sigmoid and tanh (vector_math, in arithmetic that
-vectorises) against float64 numpy, and the standalone kernels over row layouts (unary)."""
+vectorises) against float64 numpy, and the standalone kernels over row layouts (elementwise)."""
 
 import numpy as np
 import pytest
@@ -11,7 +11,7 @@ from gorgon.backends import find_kernel  # noqa: E402
 from gorgon.registry import registry  # noqa: E402
 from gorgon.types import TensorType  # noqa: E402
 from gorgon_numba.row_layout import rows_of  # noqa: E402
-from gorgon_numba.unary import make_unary  # noqa: E402
+from gorgon_numba.elementwise import make_elementwise  # noqa: E402
 from scipy.special import expit  # noqa: E402
 
 registry.load()
@@ -23,7 +23,7 @@ REFERENCE = {"exp": np.exp, "sigmoid": expit, "tanh": np.tanh}
 
 def kernel(name, shape=(4,)):
     op = registry.ops[name]()
-    return make_unary(op, (TensorType(shape, np.float32),), TensorType(shape, np.float32))
+    return make_elementwise(op, (TensorType(shape, np.float32),), TensorType(shape, np.float32))
 
 
 def dense_values():
@@ -110,8 +110,8 @@ def test_contiguous_and_strided_arrays_bind_together_and_other_layouts_are_copie
 def test_only_float32_exp_sigmoid_and_tanh_are_taken():
     assert kernel("exp") is not None
     op = registry.ops["tanh"]()
-    assert make_unary(op, (TensorType((4,), np.float64),), TensorType((4,), np.float64)) is None
-    assert make_unary(registry.ops["log"](), (TensorType((4,), np.float32),), TensorType((4,), np.float32)) is None
+    assert make_elementwise(op, (TensorType((4,), np.float64),), TensorType((4,), np.float64)) is None
+    assert make_elementwise(registry.ops["log"](), (TensorType((4,), np.float32),), TensorType((4,), np.float32)) is None
     found = find_kernel(op, (TensorType((32, 384), np.float32),), TensorType((32, 384), np.float32),
                         ("numba", "numpy"))
     assert found is not None and found[0] == "numba"
