@@ -104,6 +104,11 @@ def main(argv: list[str] | None = None) -> None:
                     times[name].append(time.perf_counter() - start)
         for name, seen in times.items():
             print(f"{name:<40} median {np.median(seen) * 1e3:7.2f} ms   min {min(seen) * 1e3:7.2f} ms")
+        medians = {name.split(",")[0]: np.median(seen) for name, seen in times.items()}
+        for mine in ("gorgon scan", "gorgon scan on numba"):
+            for peer in ("torch cell loop", "torch.nn.LSTM"):
+                if mine in medians and peer in medians:
+                    print(f"{mine} / {peer}: {medians[mine] / medians[peer]:.2f}")
 
 
 if __name__ == "__main__":
