@@ -23,6 +23,10 @@ An op, written once in a plugin, carries side by side:
 - `nested`: the op's kernel runs other ops' kernels (a scan runs its body's program),
   so it takes the machine's backend preference as `forward(..., backends=...)` and runs
   them on the same backends;
+- `blocks(*input_types)`: for an op whose result is its inputs side by side (concat),
+  per input the view op that takes that input's block out of an array of the result's
+  shape; None (the default) for any other op. The passes move elementwise work into the
+  blocks so that it fuses with what computes them;
 - `elementwise`: each output element depends only on the input elements at the same
   (broadcast) position, and the op is pure (UfuncOp says so); `reduction`: the op reduces
   its one input over the axes `self.axis` (`keepdims` kept). The `fuse` pass joins such
@@ -100,6 +104,11 @@ class Op:
 
     def vjp(self, inputs: Sequence[Node], output: Node, grad_output: Node) -> Sequence[Node | None]:
         raise NonDifferentiable(f"op {self} has no gradient (needed by node {output.name!r})")
+
+    def blocks(self, *inputs: TensorType) -> list[Op] | None:
+        """For an op that joins its inputs side by side: per input, the view op taking its
+        block out of an array of the result's shape; None (the default) otherwise."""
+        return None
 
     def workspace(self, *inputs: TensorType) -> tuple[tuple[tuple[int, ...], np.dtype], ...]:
         """The scratch arrays `(shape, dtype)` that `forward` takes as `work=` for inputs of

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from gorgon.errors import ArgumentTypeError, ArgumentValueError
 from gorgon.node import Node
 from gorgon.passes.ir import Term, from_nodes
-from gorgon.passes.behind_views import behind_views
+from gorgon.passes.layout_moves import behind_views, into_joins
 from gorgon.passes.fuse import fuse
 from gorgon.passes.memory import assign_buffers
 from gorgon.passes.rewrite import rewrite
@@ -82,7 +82,7 @@ def optimize(nodes: Sequence[Node], roots: Sequence[Node], passes: Iterable[str]
         terms = dce(terms, root_terms)
     pinned = {id(t) for t in root_terms}
     if "fuse" in chosen:
-        terms = behind_views(terms, pinned, backends)
+        terms = behind_views(into_joins(terms, pinned, backends), pinned, backends)
         live = {id(t) for t in dce(terms, root_terms)}
         terms, fused = fuse(terms, pinned, backends)
         if fused:

@@ -10,8 +10,8 @@ computed in each (elementwise work is cheap next to a pass over memory), so a gr
 recomputes the forward values it needs instead of reading them from buffers; but a
 term read by SHARED_READERS or more whose group reads SHARED_INPUTS or more arrays is a
 root (computed once). Size-1 constants become literals of the fused kernel. Before the
-groups are made, the `behind_views` step moves an elementwise term read only through
-views (slices) behind them, so that each slice's reader fuses with it.
+groups are made, `layout_moves` moves elementwise terms behind views (slices) and into
+joins (concat), so that they fuse with their neighbours.
 
 Readable nodes are roots, so they are never fused away: with the default
 `readable="all"` every node user code built is a root and only what G.grad built on the

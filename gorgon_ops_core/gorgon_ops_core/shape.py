@@ -12,6 +12,7 @@ import gorgon as G
 from gorgon import Op, TensorType
 from gorgon.infer import (check_size, integer, integers, nodes_in, normalize_axes, normalize_axis,
                           normalize_permutation, same_dtype, shape_error)
+from gorgon_ops_core.index import Getitem
 
 
 def copy_into(result, out):
@@ -249,6 +250,14 @@ class Concat(Op):
 
     def forward(self, *parts, out=None):
         return np.concatenate(parts, axis=self.axis, out=out)
+
+    def blocks(self, *parts):
+        axis, start, views = self.axis % len(parts[0].shape), 0, []
+        for part in parts:
+            stop = start + part.shape[axis]
+            views.append(Getitem(index=(("slice", None, None, None),) * axis + (("slice", start, stop, None),)))
+            start = stop
+        return views
 
     def vjp(self, inputs, output, gy):
         axis = self.axis % gy.ndim
