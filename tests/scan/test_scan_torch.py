@@ -108,9 +108,12 @@ def test_scan_rnn_equals_torch_for_lengths_1_7_50(kind, backends):
     assert body.compiles == compiled
 
 
-def test_lstm_with_a_length_node_equals_torch_for_lengths_1_7_50_in_one_program():
+@pytest.mark.parametrize("backends", [("numpy",), ("numba", "numpy")], ids=["numpy", "numba"])
+def test_lstm_with_a_length_node_equals_torch_for_lengths_1_7_50_in_one_program(backends):
     """One TapeMachine over sequences of 50 rows and a length node: each length's final
     states and gradients equal torch.nn.LSTM's over that many steps."""
+    if "numba" in backends:
+        pytest.importorskip("gorgon_numba")
     torch.manual_seed(1)
     module = torch.nn.LSTM(I, H).double()
     params = weights(module)
@@ -127,7 +130,7 @@ def test_lstm_with_a_length_node_equals_torch_for_lengths_1_7_50_in_one_program(
     loss = G.sum(h * weights_out[0]) + G.sum(c * weights_out[1])
     names = list(params)
     grads = G.grad(loss, *[p[k] for k in names], x, *state_nodes)
-    machine = G.TapeMachine(g)
+    machine = G.TapeMachine(g, backends=backends)
     program = machine.program
     for steps in (1, 7, 50):
         G.let(n, np.int64(steps))
