@@ -1,10 +1,14 @@
 """W4 training steps interleaved in one process, for ratios on a shared, noisy machine:
-each round runs every implementation once, in a shuffled order (what runs right after
-torch, whose threads keep spinning a while, would otherwise always pay for it), so load
-that comes and goes hits them alike; the medians over the rounds are printed. The pytest-benchmark figures
-(benchmarks/test_scan_bench.py) time each implementation in its own stretch.
+each round runs every implementation in a shuffled order (what runs right after torch,
+whose threads keep spinning a while, would otherwise always pay for it), so load that
+comes and goes hits them alike; the medians over the rounds are printed. With
+`--settle`, each implementation runs once untimed before its timed step in every round,
+so that the thread pools the previous one left spinning (torch's OpenMP threads, an
+OpenBLAS pool) have settled: with two threads, otherwise, each pays for the other's. The
+pytest-benchmark figures (benchmarks/test_scan_bench.py) time each implementation in its
+own stretch.
 
-    python -m benchmarks.scan_interleaved [--rounds 25] [--threads 1 2]
+    python -m benchmarks.scan_interleaved [--rounds 25] [--threads 1 2] [--settle]
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=25)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--settle", action="store_true", help="an untimed step before each timed one")
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
@@ -99,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
             for _ in range(args.rounds):
                 for index in order.permutation(len(names)):
                     name = names[index]
+                    if args.settle:
+                        steps[name]()
                     start = time.perf_counter()
                     steps[name]()
                     times[name].append(time.perf_counter() - start)
