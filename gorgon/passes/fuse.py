@@ -13,6 +13,9 @@ root (computed once). Size-1 constants become literals of the fused kernel. Befo
 groups are made, `layout_moves` moves elementwise terms behind views (slices) and into
 joins (concat), so that they fuse with their neighbours.
 
+A group of one op is left to the op's own kernel, unless it reads a view that may be
+strided or the backend asks for lone ops of its kind (`make_fused.alone`).
+
 Readable nodes are roots, so they are never fused away: with the default
 `readable="all"` every node user code built is a root and only what G.grad built on the
 way fuses; `readable="lean"` fuses whole chains. With no preferred backend that
@@ -114,6 +117,7 @@ def fuse(terms: list[Term], pinned: set[int], backends: Sequence[str]) -> tuple[
         return terms, {}
     backend, make = found
     fuses = getattr(make, "fuses", None)
+    alone = getattr(make, "alone", None)
 
     def fusable(term: Term) -> bool:
         op = term.op
@@ -139,7 +143,7 @@ def fuse(terms: list[Term], pinned: set[int], backends: Sequence[str]) -> tuple[
     replaced: dict[int, Term] = {}
     result = []
     for term in terms:
-        fused = _group(term, can, roots, position, backend, backends) if id(term) in roots else None
+        fused = _group(term, can, roots, position, backend, backends, alone) if id(term) in roots else None
         if fused is None:
             result.append(term)
         else:
@@ -172,14 +176,24 @@ def _group_inputs(root: Term, can: dict[int, bool], roots: set[int]) -> set[int]
             and not (p.role == CONSTANT and p.value is not None and p.value.size == 1)}
 
 
+def _single(root: Term, alone: Any) -> bool:
+    """Whether a lone op is worth a fused kernel of its own: it reads a view that may be
+    strided (a slice: the kernel reads its rows, numpy's loop over a 2-d view is slower),
+    or the backend asks for it (`make.alone(op, inputs, output)`: numba's float32 exp,
+    sigmoid and tanh, vectorised where numpy's are not)."""
+    if any(p.role == OPERATION and p.op.is_view and p.op.view_layout == "any" for p in root.inputs):
+        return True
+    return alone is not None and bool(alone(root.op, tuple(_type(t) for t in root.inputs), _type(root)))
+
+
 def _group(root: Term, can: dict[int, bool], roots: set[int], position: dict[int, int],
-           backend: str, backends: Sequence[str]) -> Term | None:
-    """The fused term standing for `root`, or None when the group is too small or the
-    backend declines it."""
+           backend: str, backends: Sequence[str], alone: Any = None) -> Term | None:
+    """The fused term standing for `root`, or None when the group is too small (one op,
+    unless `_single`) or the backend declines it."""
     from gorgon.backends import find_kernel
 
     found = _members(root, can, roots)
-    if len(found) < MIN_OPS:
+    if len(found) < MIN_OPS and not (root.op.elementwise and _single(root, alone)):
         return None
     inside = sorted(found.values(), key=lambda t: position[id(t)])
     members = set(found)

@@ -12,7 +12,6 @@ from gorgon_numba.pool import make_max_pool, make_max_pool_grad
 from gorgon_numba.solvers import SOLVERS
 from gorgon_numba.sums import make_sum
 from gorgon_numba.rows import make_layer_norm, make_log_softmax, make_softmax
-from gorgon_numba.elementwise import ARITHMETIC, TRANSCENDENTAL, make_elementwise
 
 
 @G.hookimpl
@@ -34,7 +33,5 @@ def register_kernels(register):
     register("batch_norm", "numba", make_batch_norm)
     register("batch_norm_grad", "numba", make_batch_norm_grad)
     register("batch_norm_scale_grad", "numba", make_batch_norm_scale_grad)
-    for name in (*TRANSCENDENTAL, *ARITHMETIC):
-        register(name, "numba", make_elementwise)
     for name, make in SOLVERS.items():
         register(f"solver_{name}", "numba", make)

@@ -59,35 +59,14 @@ def _as_rows(form: Rows, rows_cols: tuple[int, int]) -> Rows:
 class RowsKernel:
     """A compiled elementwise loop `function(out, rows, cols, out_stride, a0, stride0, a1,
     ...)` over arrays' rows (rows_like), each input varying along the loop or a single
-    value (`varies`). `bind` gives the TapeMachine's step: None when an array is not rows
-    of one stride, or, given `contiguous` (numpy's ufunc, as fast there and cheaper to
-    call), when all are C-contiguous. Calling it runs `contiguous` on such arrays, else the
-    loop on contiguous copies of the arrays that are not rows."""
+    value (`varies`); `bind` gives the TapeMachine's step."""
 
-    def __init__(self, function: Callable[..., None], varies: Sequence[bool],
-                 contiguous: Callable[..., np.ndarray] | None = None, tolerance: dict | None = None):
-        self.function, self.varies, self.contiguous = function, list(varies), contiguous
-        if tolerance is not None:
-            self.tolerance = tolerance
-
-    def __call__(self, *arrays: np.ndarray) -> np.ndarray:
-        *inputs, out = arrays
-        if self.contiguous is not None and all(a.flags.c_contiguous for a in arrays):
-            return self.contiguous(*inputs, out=out)
-        target = out if rows_of(out) is not None else np.empty(out.shape, out.dtype)
-        self._bind([a if rows_of(a) is not None else np.ascontiguousarray(a) for a in inputs], target)()
-        if target is not out:
-            out[...] = target
-        return out
+    def __init__(self, function: Callable[..., None], varies: Sequence[bool]):
+        self.function, self.varies = function, list(varies)
 
     def bind(self, *arrays: np.ndarray) -> Callable[[], None] | None:
-        """The loop over these arrays' rows, or None (see the class)."""
+        """The loop over these arrays' rows, or None when one is not rows of one stride."""
         *inputs, out = arrays
-        if self.contiguous is not None and all(a.flags.c_contiguous for a in arrays):
-            return None
-        return self._bind(inputs, out)
-
-    def _bind(self, inputs: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], None] | None:
         forms = rows_like([*(a for a, varies in zip(inputs, self.varies) if varies), out])
         if forms is None:
             return None

@@ -64,3 +64,15 @@ def test_without_a_fusing_backend_nothing_moves():
     assert not fused_lines(machine)
     assert any(ins.term.op is not None and ins.term.op.name == "add" and ins.term.shape == (4, 12)
                for ins in machine.program.instructions)
+
+
+def test_a_lone_op_on_a_slice_gets_a_fused_kernel_and_a_lone_op_on_whole_arrays_does_not(toy):
+    g = G.Graph()
+    a = G.matrix(g, G.Float64, (4, 12), name="a", value=VALUES[0])
+    b = G.matrix(g, G.Float64, (4, 12), name="b", value=VALUES[1])
+    sliced, whole = a[:, 2:6] * b[:, 6:10], a * b
+    machine = G.TapeMachine(g, outputs=[sliced, whole], backends=("toy",), readable="lean")
+    machine.run_all()
+    assert [line.split("fused[")[1].split("]")[0] for line in fused_lines(machine)] == ["toy: 1 ops: mul"]
+    np.testing.assert_array_equal(sliced.value, VALUES[0][:, 2:6] * VALUES[1][:, 6:10])
+    np.testing.assert_array_equal(whole.value, VALUES[0] * VALUES[1])
