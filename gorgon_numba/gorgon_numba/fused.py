@@ -280,7 +280,7 @@ def source(op: Any, layout: Layout, inputs: int, dtype: str, parallel: bool) -> 
     names, result = made
     last = op.steps[-1]
     lines = ["import math", "import numba", "import numpy as np", "", f"T = np.{dtype}", HELPERS,
-             f"@numba.njit(cache=True, nogil=True, error_model='numpy', parallel={parallel})",
+             f"@numba.njit(cache=True, nogil=True, error_model='numpy', fastmath={{'contract'}}, parallel={parallel})",
              f"def kernel(out, rows, cols, {', '.join(f'a{j}' for j in range(inputs))}):"]
     lines += [f"    {line}" for line in hoisted]
     scale = ""
@@ -359,7 +359,7 @@ def rows_source(op: Any, kinds: Sequence[tuple[bool, ...]], inputs: int, dtype: 
         return None
     names = made[0]
     lines = ["import math", "import numba", "import numpy as np", "", f"T = np.{dtype}", HELPERS,
-             "@numba.njit(cache=True, nogil=True, error_model='numpy')",
+             "@numba.njit(cache=True, nogil=True, error_model='numpy', fastmath={'contract'})",
              f"def kernel({KERNEL_PARAMETERS}, {', '.join(f'a{j}, s{j}' for j in range(inputs))}):"]
     lines += [f"    {line}" for line in hoisted]
     lines += ["    width = np.uint64(cols)", "    for r in range(rows):", "        oo = np.uint64(r * so)"]
