@@ -26,14 +26,10 @@ def behind_views(terms: list[Term], pinned: set[int], backends: Sequence[str]) -
     that it fuses with what reads the view (a view is a layout of its input only, so it
     commutes with an elementwise op whose array inputs have the op's shape). The term and
     its views are then dead, and left out."""
-    found = fusing_backend(backends)
-    if found is None:
+    setup = _setup(terms, backends)
+    if setup is None:
         return terms
-    fuses = getattr(found[1], "fuses", None)
-    readers: dict[int, list[Term]] = {}
-    for term in terms:
-        for parent in term.inputs:
-            readers.setdefault(id(parent), []).append(term)
+    fuses, readers = setup
     moving = {id(t) for t in terms if readers.get(id(t)) and id(t) not in pinned
               and _moves_behind(t, readers[id(t)], pinned, fuses)}
     moved: dict[int, Term] = {}
@@ -56,17 +52,39 @@ def behind_views(terms: list[Term], pinned: set[int], backends: Sequence[str]) -
     return result
 
 
+def _setup(terms: list[Term], backends: Sequence[str]) -> tuple[Any, dict[int, list[Term]]] | None:
+    """The fusing backend's `fuses` hook and each term's readers (by id); None when no
+    preferred backend fuses."""
+    found = fusing_backend(backends)
+    if found is None:
+        return None
+    readers: dict[int, list[Term]] = {}
+    for term in terms:
+        for parent in term.inputs:
+            readers.setdefault(id(parent), []).append(term)
+    return getattr(found[1], "fuses", None), readers
+
+
+def _movable(term: Term) -> bool:
+    """An elementwise op term that may be computed elsewhere: pure, of no mode, updating nothing."""
+    op = term.op
+    return term.role == OPERATION and op.elementwise and op.pure and not op.mode_dependent and not op.updates
+
+
+def _scalar_constant(term: Term) -> bool:
+    return term.role == CONSTANT and term.value is not None and term.value.size == 1
+
+
 def _moves_behind(term: Term, views: list[Term], pinned: set[int], fuses: Any) -> bool:
     op = term.op
-    if term.role != OPERATION or not op.elementwise or not op.pure or op.mode_dependent or op.updates:
+    if not _movable(term):
         return False
     if not all(v.role == OPERATION and v.op.is_view and len(v.inputs) == 1 and id(v) not in pinned
                for v in views):
         return False
     if sum(int(np.prod(v.shape)) for v in views) > int(np.prod(term.shape)):
         return False
-    if not all(p.shape == term.shape or (p.role == CONSTANT and p.value is not None and p.value.size == 1)
-               for p in term.inputs):
+    if not all(p.shape == term.shape or _scalar_constant(p) for p in term.inputs):
         return False
     return fuses is None or all(bool(fuses(op, tuple(TensorType(v.shape, p.dtype) for p in term.inputs),
                                                 TensorType(v.shape, term.dtype))) for v in views)
@@ -78,14 +96,10 @@ def into_joins(terms: list[Term], pinned: set[int], backends: Sequence[str]) -> 
     array inputs taken block by block through the join's views; and a join reading a join
     of the same op that only it reads takes that join's blocks in its place. The joins
     consumed are left out."""
-    found = fusing_backend(backends)
-    if found is None:
+    setup = _setup(terms, backends)
+    if setup is None:
         return terms
-    fuses = getattr(found[1], "fuses", None)
-    readers: dict[int, list[Term]] = {}
-    for term in terms:
-        for parent in term.inputs:
-            readers.setdefault(id(parent), []).append(term)
+    fuses, readers = setup
     replaced: dict[int, Term] = {}
     dropped: set[int] = set()
     result: list[Term] = []
@@ -134,7 +148,7 @@ def _distributed(term: Term, readers: dict[int, list[Term]], pinned: set[int], f
     """An elementwise term of a join as the join of the term over the join's blocks (the
     new per-block terms appended to `result`), or None when it does not fit."""
     op = term.op
-    if term.role != OPERATION or not op.elementwise or not op.pure or op.mode_dependent or op.updates:
+    if not _movable(term):
         return None
     joins = {id(p): p for p in term.inputs if _blocks(p) is not None}
     if len(joins) != 1:
@@ -142,8 +156,7 @@ def _distributed(term: Term, readers: dict[int, list[Term]], pinned: set[int], f
     (join,) = joins.values()
     if join.shape != term.shape or not _only_reader(join, term, readers, pinned):
         return None
-    if not all(p is join or p.shape == term.shape or (p.role == CONSTANT and p.value is not None and p.value.size == 1)
-               for p in term.inputs):
+    if not all(p is join or p.shape == term.shape or _scalar_constant(p) for p in term.inputs):
         return None
     views = _blocks(join)
     pieces, made = [], []
