@@ -79,12 +79,9 @@ def implementations(threads: int) -> dict:
     return found
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=25)
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--settle", action="store_true", help="an untimed step before each timed one")
-    args = parser.parse_args(argv)
+def interleaved(threads: int, rounds: int, settle: bool) -> dict[str, list[float]]:
+    """Each implementation's timed steps (seconds) over `rounds` shuffled rounds with
+    `threads` BLAS and torch threads (torch's thread count is put back after)."""
     from threadpoolctl import threadpool_limits
 
     try:
@@ -92,30 +89,51 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:
         torch = None
     order = np.random.default_rng(0)
-    for threads in args.threads:
-        steps = implementations(threads)
-        times: dict[str, list[float]] = {name: [] for name in steps}
+    steps = implementations(threads)
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    previous = torch.get_num_threads() if torch is not None else None
+    try:
         with threadpool_limits(threads):
             if torch is not None:
                 torch.set_num_threads(threads)
             for step in steps.values():
                 step()
             names = list(steps)
-            for _ in range(args.rounds):
+            for _ in range(rounds):
                 for index in order.permutation(len(names)):
                     name = names[index]
-                    if args.settle:
+                    if settle:
                         steps[name]()
                     start = time.perf_counter()
                     steps[name]()
                     times[name].append(time.perf_counter() - start)
+    finally:
+        if torch is not None:
+            torch.set_num_threads(previous)
+    return times
+
+
+def ratios(times: dict[str, list[float]]) -> dict[str, float]:
+    """'scan / peer' -> the ratio of the medians, for the scan on numpy's and numba's
+    kernels against the torch cell loop and torch.nn.LSTM (those that ran)."""
+    medians = {name.split(",")[0]: float(np.median(seen)) for name, seen in times.items()}
+    return {f"{mine} / {peer}": round(medians[mine] / medians[peer], 3)
+            for mine in ("gorgon scan", "gorgon scan on numba") for peer in ("torch cell loop", "torch.nn.LSTM")
+            if mine in medians and peer in medians}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=25)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--settle", action="store_true", help="an untimed step before each timed one")
+    args = parser.parse_args(argv)
+    for threads in args.threads:
+        times = interleaved(threads, args.rounds, args.settle)
         for name, seen in times.items():
             print(f"{name:<40} median {np.median(seen) * 1e3:7.2f} ms   min {min(seen) * 1e3:7.2f} ms")
-        medians = {name.split(",")[0]: np.median(seen) for name, seen in times.items()}
-        for mine in ("gorgon scan", "gorgon scan on numba"):
-            for peer in ("torch cell loop", "torch.nn.LSTM"):
-                if mine in medians and peer in medians:
-                    print(f"{mine} / {peer}: {medians[mine] / medians[peer]:.2f}")
+        for pair, ratio in ratios(times).items():
+            print(f"{pair}: {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -126,6 +126,24 @@ def test_w4_scan_torch_cell_loop(benchmark, record, torch, threads):
         assert torch.isfinite(benchmark(torch_cell_loop_step(torch)))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_w4_interleaved(benchmark, record, torch, threads):
+    """Every W4 implementation round by round in one process, each settled by an untimed
+    step before its timed one (benchmarks/scan_interleaved.py): medians and the scan's
+    ratios to the torch cell loop and torch.nn.LSTM in extra_info, figures that hold on
+    a shared machine where load changes between sequential benchmarks."""
+    from benchmarks.scan_interleaved import interleaved, ratios
+
+    record(f"{WORKLOAD} interleaved ({threads} BLAS/torch threads)", "every implementation")
+    if benchmark.disabled:
+        pytest.skip("a timing only: it measures nothing without --benchmark-enable")
+    found: dict = {}
+    benchmark.pedantic(lambda: found.update(interleaved(threads, rounds=9, settle=True)), rounds=1, iterations=1)
+    benchmark.extra_info["median_ms"] = {name: round(float(np.median(v)) * 1e3, 2) for name, v in found.items()}
+    benchmark.extra_info["ratios"] = ratios(found)
+    assert all(len(v) == 9 for v in found.values()) and benchmark.extra_info["ratios"]
+
+
 @pytest.mark.parametrize("onednn", [True, False], ids=["oneDNN", "no oneDNN"])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_w4_scan_torch_lstm(benchmark, record, torch, threads, onednn):
