@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from gorgon.errors import GorgonError
-from gorgon.node import CONSTANT, OPERATION
+from gorgon.node import OPERATION
 from gorgon.op import Op
-from gorgon.passes.ir import Term
+from gorgon.passes.ir import Term, is_literal
 from gorgon.types import TensorType
 
 FUSED = "fused"
@@ -173,7 +173,7 @@ def _group_inputs(root: Term, can: dict[int, bool], roots: set[int]) -> set[int]
     """The arrays `root`'s group would read (size-1 constants become literals)."""
     found = _members(root, can, roots)
     return {id(p) for t in found.values() for p in t.inputs if id(p) not in found
-            and not (p.role == CONSTANT and p.value is not None and p.value.size == 1)}
+            and not is_literal(p)}
 
 
 def _single(root: Term, alone: Any) -> bool:
@@ -203,7 +203,7 @@ def _group(root: Term, can: dict[int, bool], roots: set[int], position: dict[int
 
     def argument(parent: Term) -> int:
         if id(parent) not in index:
-            if parent.role == CONSTANT and parent.value is not None and parent.value.size == 1:
+            if is_literal(parent):
                 steps.append(Step(None, (), parent.shape, parent.dtype.str, parent.value.item()))
                 index[id(parent)] = -len(steps)
             else:

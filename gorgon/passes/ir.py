@@ -56,6 +56,11 @@ def from_nodes(nodes: Sequence[Node]) -> tuple[list[Term], dict[Node, Term]]:
     return terms, term_of
 
 
+def is_literal(term: Term) -> bool:
+    """A constant of one element, which a fused kernel takes as a literal, not an array."""
+    return term.role == CONSTANT and term.value is not None and term.value.size == 1
+
+
 def constant_term(value: np.ndarray, like: Term) -> Term:
     """A constant term holding `value`, standing where `like` stood."""
     return Term(CONSTANT, value.shape, value.dtype, like.name, node=like.node, value=value,

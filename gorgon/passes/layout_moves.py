@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from gorgon.node import CONSTANT, OPERATION
+from gorgon.node import OPERATION
 from gorgon.passes.fuse import fusing_backend
-from gorgon.passes.ir import Term
+from gorgon.passes.ir import Term, is_literal
 from gorgon.types import TensorType
 
 
@@ -71,10 +71,6 @@ def _movable(term: Term) -> bool:
     return term.role == OPERATION and op.elementwise and op.pure and not op.mode_dependent and not op.updates
 
 
-def _scalar_constant(term: Term) -> bool:
-    return term.role == CONSTANT and term.value is not None and term.value.size == 1
-
-
 def _moves_behind(term: Term, views: list[Term], pinned: set[int], fuses: Any) -> bool:
     op = term.op
     if not _movable(term):
@@ -84,7 +80,7 @@ def _moves_behind(term: Term, views: list[Term], pinned: set[int], fuses: Any) -
         return False
     if sum(int(np.prod(v.shape)) for v in views) > int(np.prod(term.shape)):
         return False
-    if not all(p.shape == term.shape or _scalar_constant(p) for p in term.inputs):
+    if not all(p.shape == term.shape or is_literal(p) for p in term.inputs):
         return False
     return fuses is None or all(bool(fuses(op, tuple(TensorType(v.shape, p.dtype) for p in term.inputs),
                                                 TensorType(v.shape, term.dtype))) for v in views)
@@ -156,7 +152,7 @@ def _distributed(term: Term, readers: dict[int, list[Term]], pinned: set[int], f
     (join,) = joins.values()
     if join.shape != term.shape or not _only_reader(join, term, readers, pinned):
         return None
-    if not all(p is join or p.shape == term.shape or _scalar_constant(p) for p in term.inputs):
+    if not all(p is join or p.shape == term.shape or is_literal(p) for p in term.inputs):
         return None
     views = _blocks(join)
     pieces, made = [], []
