@@ -179,6 +179,18 @@ def types_of(arrays: Sequence[np.ndarray]) -> tuple[TensorType, ...]:
     return tuple(TensorType(np.shape(a), np.asarray(a).dtype) for a in arrays)
 
 
+def report_loop(body: str, backend: str | None, reason: str) -> None:
+    """Say once per scan body and backend that `backend`'s compiled loop of its steps is
+    replaced by running them from Python."""
+    with _lock:
+        if (body, backend) in _reported:
+            return
+        _reported.add((body, backend))
+        message = f"scan body {body}: the {backend} loop {reason}; running its steps from Python instead"
+        failures.append(message)
+    warnings.warn(message, BackendWarning, stacklevel=3)
+
+
 class Fallback:
     """What a TapeMachine step on a backend kernel falls back to: the numpy step. `recover`
     runs it after the backend raised; when numpy succeeds the backend is reported and the

@@ -122,7 +122,7 @@ class Body:
             plan = plans.pop(steps, None)
             if plan is None:
                 machine = self.machine(training, backends, store=len(per_step) > self.n_user)
-                plan = Plan(self, machine, init, sequences, params, steps, reverse, per_step, finals)
+                plan = Plan(self, machine, init, sequences, params, steps, reverse, per_step, finals, keep)
             if keep:
                 plans[steps] = plan
                 _trim(plans, PLAN_LENGTHS)

@@ -11,6 +11,12 @@ value (the last step's carried state into the final state's region). Only a resu
 that is not an op's own buffer (a placeholder passed on, a view, a value that is two
 results at once) is copied after its step. A run is then one loop over ready kernels.
 
+Where the machine's preferred backend compiles scan loops (it registers a maker under
+LOOP), the steps of a plan that is kept (a TapeMachine's) become one call of the backend's: gorgon-numba runs every kernel of
+every step from one Numba function, without a Python call per kernel. A step it cannot
+compile keeps the whole plan on the Python loop; a compiled loop that raises is reported
+once and the plan runs its steps from Python again, from the first.
+
 A plan is kept per binding (the arrays' addresses, shapes and strides) and number of
 steps when the scan writes into its caller's buffer (a TapeMachine's, the same at every
 run), so such a scan prepares once per length; a scan that allocates its result (the
@@ -20,12 +26,12 @@ LispMachine's) prepares at every run and keeps nothing.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gorgon.backends import tape_step
+from gorgon.backends import report_loop, tape_step
 from gorgon.compile import ALLOC, EXEC, LOAD, VIEW
 from gorgon.op import Op
 from gorgon.vm.watch import kernel_failure
@@ -36,6 +42,26 @@ if TYPE_CHECKING:
 
 BINDINGS = 4  # bindings whose plans a body keeps (each plan holds its arrays)
 PLAN_LENGTHS = 64  # plans kept per binding, one per number of steps
+
+
+LOOP = "scan_loop"
+"""The name a backend registers a scan-loop compiler under: `make(ops, plan)` returns one
+call running all of a plan's steps (per step, each kernel of `ops` as in `plan.steps`,
+over `plan.calls`' (input arrays, output), then the copies in `plan.copies`), or None to
+decline."""
+
+
+def loop_maker(backends: Sequence[str]) -> tuple[str | None, Callable[..., Callable[[], object] | None] | None]:
+    """The first preferred backend (before numpy) that compiles scan loops, and its maker."""
+    from gorgon.registry import registry
+
+    for backend in backends:
+        if backend == "numpy":
+            break
+        make = registry.kernel_maker(LOOP, backend)
+        if make is not None:
+            return backend, make
+    return None, None
 
 
 def address(array: np.ndarray) -> tuple:
@@ -71,11 +97,12 @@ def _over(run_step: functools.partial, arrays: list[np.ndarray], out: np.ndarray
 
 
 class Plan:
-    """`steps` steps of a body's compiled `machine` over these arrays (see the module)."""
+    """`steps` steps of a body's compiled `machine` over these arrays (see the module), as
+    one compiled loop when `compile_loop` and a backend compiles them."""
 
     def __init__(self, body: Body, machine: TapeMachine, init: Sequence[np.ndarray],
                  sequences: Sequence[np.ndarray], params: Sequence[np.ndarray], steps: int, reverse: bool,
-                 per_step: Sequence[np.ndarray], finals: Sequence[np.ndarray]):
+                 per_step: Sequence[np.ndarray], finals: Sequence[np.ndarray], compile_loop: bool = True):
         self.body, self.machine = body, machine
         self.finals, self.init = list(finals), list(init)
         instructions = machine.program.instructions
@@ -97,6 +124,7 @@ class Plan:
         self.fallbacks: list[list] = []
         self.copies: list[list] = []
         self.arrays: list[list] = []
+        self.calls: list[list[tuple[list[np.ndarray], np.ndarray]]] = []
         self._templates: dict[int, tuple] = {}
         nc = len(body.carries)
         for p, t in enumerate(order):
@@ -109,6 +137,16 @@ class Plan:
             results += [(node, store[t, ...]) for j, (node, store) in enumerate(zip(body.outputs, per_step))
                         if not (stored and body.n_user <= j < body.n_user + nc)]  # stored carries: in place
             self._add_step(registers, results)
+        self.loop_backend, make = loop_maker(machine.backends)
+        self.compiled = self._compile(make) if make is not None and steps and compile_loop else None
+
+    def _compile(self, make: Callable[..., Callable[[], object] | None]) -> Callable[[], object] | None:
+        """All the steps as one call of the loop backend's, or None when it declines."""
+        try:
+            return make([ins.term.op for ins in self.instructions], self)
+        except Exception as exc:  # a backend must never break a machine
+            report_loop(self.body.name, self.loop_backend, f"failed to compile ({type(exc).__name__}: {exc})")
+            return None
 
     def _carries(self, order: list[int], per_step: Sequence[np.ndarray], stored: bool) -> list[list]:
         """Where the carried state each step starts from lives (and the one after the last
@@ -136,7 +174,7 @@ class Plan:
         for ins in self.views:
             registers[ins.out] = ins.term.op.view(*[registers[a] for a in ins.args])
         mode, backends = self.machine.mode, self.machine.backends
-        row, falls = [], []
+        row, falls, calls = [], [], []
         for k, ins in enumerate(self.instructions):
             arrays, out = [registers[a] for a in ins.args], registers[ins.out]
             if k in self._templates:
@@ -146,7 +184,9 @@ class Plan:
                 self._templates[k] = run_step, fallback, arrays, out
             row.append(run_step)
             falls.append(fallback)
+            calls.append((arrays, out))
         self.steps.append(row)
+        self.calls.append(calls)
         self.fallbacks.append(falls)
         self.copies.append([(target, registers[r]) for target, r in copies])
         self.arrays.append(registers)
@@ -155,6 +195,14 @@ class Plan:
         """Every step in order, then the final state (the init when there is no step)."""
         for row, value in self.seed:
             row[...] = value
+        if self.compiled is not None:
+            try:
+                self.compiled()
+            except Exception as exc:  # the steps run again from Python, from the first
+                self.compiled = None
+                report_loop(self.body.name, self.loop_backend, f"raised at run time ({type(exc).__name__}: {exc})")
+            else:
+                return
         for p, row in enumerate(self.steps):
             todo = row
             while todo:

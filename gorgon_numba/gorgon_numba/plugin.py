@@ -6,6 +6,7 @@ from gorgon_numba.columns import make_col2im, make_im2col
 from gorgon_numba.conv import make_conv_transpose
 from gorgon_numba.conv2d import make_conv2d, make_conv2d_grad_weight
 from gorgon_numba.fused import make_fused
+from gorgon_numba.loop import make_loop
 from gorgon_numba.losses import make_cross_entropy, make_cross_entropy_grad
 from gorgon_numba.norms import make_batch_norm, make_batch_norm_grad, make_batch_norm_scale_grad
 from gorgon_numba.pool import make_max_pool, make_max_pool_grad
@@ -17,6 +18,7 @@ from gorgon_numba.rows import make_layer_norm, make_log_softmax, make_softmax
 @G.hookimpl
 def register_kernels(register):
     register("fused", "numba", make_fused)
+    register("scan_loop", "numba", make_loop)
     register("softmax", "numba", make_softmax)
     register("log_softmax", "numba", make_log_softmax)
     register("layer_norm", "numba", make_layer_norm)
