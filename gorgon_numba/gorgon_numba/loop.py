@@ -5,20 +5,24 @@ microseconds of dispatch (an LSTM step calls six to eight kernels). Here a kept 
 steps become one Numba function that calls every kernel of every step itself, without
 the GIL: Numba kernels directly, numpy ufunc steps as Numba's ufuncs (which may differ
 from numpy's in the last place for exp, tanh and the like), matmul through numpy's own
-BLAS (its CBLAS sgemm or dgemm, found through threadpoolctl), and an op that joins
-blocks (concat) and the copies after a step as loops. Steps holding anything else (another
-numpy kernel, arrays of other layouts from step to step) are declined and run from
+BLAS (gorgon_numba.loop_blas), and an op that joins blocks (concat) and the copies after a
+step as loops. Steps holding anything else (another numpy kernel, a kernel that cannot be
+imported by name, arrays of other layouts from step to step) are declined and run from
 Python as before.
 
 Each argument of a step is either the same array at every step (a parameter, a buffer)
-or one array per step (a slice of a sequence, a stored row): the former is passed once,
-the latter as a typed list indexed by the step.
+or one array per step (a slice of a sequence, a stored row): the former is passed once;
+the latter, C-contiguous, as the arrays' addresses, which the loop views again (the plan
+holds the arrays, so the memory stays theirs), else as a typed list indexed by the step. The loop's source names its kernels by
+module, so it is one module per body structure (gorgon_numba.cache), made once and kept
+by Numba's cache for the next process; a scan over another length or binding runs the
+same function, on the same machine code.
 """
 
 from __future__ import annotations
 
 import functools
-import threading
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,128 +32,119 @@ from numba.core.registry import CPUDispatcher
 from numba.typed import List
 
 from gorgon import TensorType
-from gorgon_numba.loop_blas import copy_into, gemm_for
+from gorgon_numba.cache import load
 
 Operand = Any  # an array or a number
-LOOPS = 64
-_loops: dict[tuple, tuple[Any, dict[str, Any]]] = {}
-_lock = threading.Lock()
+HELPERS = "gorgon_numba.loop_blas"
 
 
-def make_loop(ops: Sequence[Any], lane: Any) -> Callable[[], None] | None:
-    """One call running all of `lane`'s steps (its `steps`, `calls` and `copies`, one
+def make_loop(ops: Sequence[Any], plan: Any) -> Callable[[], None] | None:
+    """One call running all of `plan`'s steps (its `steps`, `calls` and `copies`, one
     entry per step, one per instruction of `ops`), or None when a step cannot be compiled."""
-    if not lane.steps:
+    if not plan.steps:
         return None
     template, operands = None, []
-    for p in range(len(lane.steps)):
-        found = _step_lines(ops, lane.steps[p], lane.calls[p], lane.copies[p])
-        if found is None or (template is not None and found[0] != template[0]):
+    for p in range(len(plan.steps)):
+        found = _step_lines(ops, plan.steps[p], plan.calls[p], plan.copies[p])
+        if found is None or (template is not None and found[:2] != template):
             return None
-        template = found
-        operands.append(found[1])
-    lines, callees = template[0], template[2]
+        template = found[:2]
+        operands.append(found[2])
+    lines, imports = template
     passed = _passed(operands)
     if passed is None:
         return None
-    names, values = passed
-    source = ["def loop(steps, " + ", ".join(names) + "):", "    for p in range(steps):"]
-    source += [f"        {line.format(*(_use(name) for name in names))}" for line in lines]
-    compiled = _loop("\n".join(source) + "\n", callees)
+    params, uses = passed
+    imports["pointer"] = (HELPERS, "pointer")
+    source = ["import numba", "import numpy as np"]
+    source += [f"from {module} import {name} as {alias}" for alias, (module, name) in sorted(imports.items())]
+    source += ["", "", "@numba.njit(nogil=True, cache=True)",
+               "def loop(steps, " + ", ".join(name for name, _ in params) + "):", "    for p in range(steps):"]
+    source += [f"        {line.format(*uses)}" for line in lines]
+    compiled = load("\n".join(source) + "\n").loop
+    values = [value for _, value in params]
     try:
         compiled(0, *values)
     except Exception:  # noqa: BLE001 - a loop Numba cannot type is declined, the steps run from Python
         return None
-    return functools.partial(compiled, len(lane.steps), *values)
+    return functools.partial(compiled, len(plan.steps), *values)
 
 
-def _loop(source: str, callees: dict[str, Any]) -> Any:
-    """The Numba function of a loop's source calling these callees, made once per source
-    and callees (a scan over another length or binding reuses it, and Numba reuses its
-    machine code for the same argument types). Kept for the process, LOOPS at most."""
-    key = (source, tuple(sorted((name, id(callee)) for name, callee in callees.items())))
-    with _lock:
-        found = _loops.get(key)
-        if found is not None:
-            return found[0]
-    namespace: dict[str, Any] = dict(callees)
-    exec(compile(source, "<gorgon_numba scan loop>", "exec"), namespace)  # noqa: S102 - our own source
-    compiled = numba.njit(nogil=True, cache=False)(namespace["loop"])
-    with _lock:
-        _loops[key] = compiled, callees  # the callees kept alive, so that their ids stay theirs
-        while len(_loops) > LOOPS:
-            _loops.pop(next(iter(_loops)))
-    return compiled
-
-
-def _use(name: str) -> str:
-    return f"{name}[p]" if name.startswith("v") else name
+def _importable(function: Any) -> tuple[str, str] | None:
+    """(module, name) a kernel is imported by, or None when that does not give it back."""
+    inner = getattr(function, "py_func", function)
+    module, name = getattr(inner, "__module__", None), getattr(inner, "__name__", None)
+    found = getattr(sys.modules.get(module), name, None) if module and name else None
+    return (module, name) if found is function else None
 
 
 def _step_lines(ops: Sequence[Any], steps: Sequence[Callable], calls: Sequence[tuple], copies: Sequence[tuple]
-                ) -> tuple[list[str], list[Operand], dict[str, Any]] | None:
-    """One step as source lines over operand slots `{i}`, its operands, and the callees
-    the lines name; None when a kernel is none of the kinds compiled here."""
-    lines: list[str] = []
-    operands: list[Operand] = []
-    callees: dict[str, Any] = {}
+                ) -> tuple[list[str], dict[str, tuple[str, str]], list[Operand]] | None:
+    """One step as source lines over operand slots `{i}`, the imports the lines name, and
+    its operands; None when a kernel is none of the kinds compiled here."""
+    from gorgon_numba import loop_blas
 
-    def slots(values: Sequence[Operand]) -> str:
+    lines: list[str] = []
+    imports: dict[str, tuple[str, str]] = {}
+    operands: list[Operand] = []
+
+    def call(alias: str, where: tuple[str, str], values: Sequence[Operand]) -> None:
+        imports[alias] = where
         start = len(operands)
         operands.extend(values)
-        return ", ".join(f"{{{i}}}" for i in range(start, start + len(values)))
+        lines.append(f"{alias}({', '.join(f'{{{i}}}' for i in range(start, start + len(values)))})")
+
+    def copy(target: np.ndarray, value: np.ndarray) -> bool:
+        if target.shape != value.shape or target.dtype != value.dtype or loop_blas.copy_into(target.ndim) is None:
+            return False
+        call(f"copy{target.ndim}", (HELPERS, f"copy{target.ndim}"), [target, value])
+        return True
 
     for k, (op, run_step, (arrays, out)) in enumerate(zip(ops, steps, calls)):
-        if isinstance(run_step, functools.partial) and isinstance(run_step.func, CPUDispatcher) \
-                and not run_step.keywords:
-            callees[f"kernel{k}"] = run_step.func
-            lines.append(f"kernel{k}({slots(run_step.args)})")
-        elif isinstance(run_step, functools.partial) and isinstance(run_step.func, np.ufunc) \
+        func = getattr(run_step, "func", None)
+        where = _importable(func) if isinstance(run_step, functools.partial) else None
+        if isinstance(func, CPUDispatcher) and where is not None and not run_step.keywords:
+            call(f"kernel{k}", where, run_step.args)
+        elif isinstance(func, np.ufunc) and getattr(np, func.__name__, None) is func \
                 and set(run_step.keywords) <= {"out"}:
-            callees[f"ufunc{k}"] = run_step.func
-            lines.append(f"ufunc{k}({slots([*run_step.args, *run_step.keywords.values()])})")
+            call(f"ufunc{k}", ("numpy", func.__name__), [*run_step.args, *run_step.keywords.values()])
         elif op.name == "matmul":
-            found = gemm_for(op, arrays, out)
+            found = loop_blas.gemm_for(op, arrays, out)
             if found is None:
                 return None
-            callees[f"gemm{k}"], numbers = found
-            lines.append(f"gemm{k}({slots([*arrays, out, *numbers])})")
+            call(f"gemm{k}", (HELPERS, found[0]), [*arrays, out, *found[1]])
         elif op.blocks(*[TensorType(a.shape, a.dtype) for a in arrays]) is not None:
-            views = [view.view(out) for view in op.blocks(*[TensorType(a.shape, a.dtype) for a in arrays])]
-            for block, part in zip(views, arrays):
-                if not _copyable(block, part):
-                    return None
-                callees[f"copy{block.ndim}"] = copy_into(block.ndim)
-                lines.append(f"copy{block.ndim}({slots([block, part])})")
+            blocks = op.blocks(*[TensorType(a.shape, a.dtype) for a in arrays])
+            if not all(copy(view.view(out), part) for view, part in zip(blocks, arrays)):
+                return None
         else:
             return None
-    for target, value in copies:
-        if not _copyable(target, value):
-            return None
-        callees[f"copy{target.ndim}"] = copy_into(target.ndim)
-        lines.append(f"copy{target.ndim}({slots([target, value])})")
-    return lines, operands, callees
+    if not all(copy(target, value) for target, value in copies):
+        return None
+    return lines, imports, operands
 
 
-def _copyable(target: np.ndarray, value: np.ndarray) -> bool:
-    return target.shape == value.shape and target.dtype == value.dtype and copy_into(target.ndim) is not None
-
-
-def _passed(operands: list[list[Operand]]) -> tuple[list[str], list[Any]] | None:
-    """Each slot's parameter name and value: `c{i}`, the one value every step has, or
-    `v{i}`, a typed list of one array per step, read-only when one of them is (None when a
-    slot's numbers differ from step to step, or its arrays' Numba types do otherwise)."""
-    names, values = [], []
+def _passed(operands: list[list[Operand]]) -> tuple[list[tuple[str, Any]], list[str]] | None:
+    """The loop's parameters (name, value) and each slot's expression at step `p`: `c{i}`,
+    the one value every step has; for C-contiguous arrays of one shape and dtype, one per
+    step, `a{i}`, their addresses, viewed with shape `s{i}`; for other arrays, `v{i}`, a
+    typed list of them, read-only when one of them is. None when a slot's numbers differ
+    from step to step, or its arrays' Numba types do otherwise."""
+    params: list[tuple[str, Any]] = []
+    uses: list[str] = []
     for i, seen in enumerate(zip(*operands)):
         first = seen[0]
         if all(_same(first, other) for other in seen[1:]):
-            names.append(f"c{i}")
-            values.append(first)
+            params.append((f"c{i}", first))
+            uses.append(f"c{i}")
             continue
-        if not isinstance(first, np.ndarray):
-            return None
         if any(not isinstance(a, np.ndarray) for a in seen):
             return None
+        if all(a.flags.c_contiguous and a.shape == first.shape and a.dtype == first.dtype for a in seen):
+            addresses = np.array([a.__array_interface__["data"][0] for a in seen], np.uint64)
+            params += [(f"a{i}", addresses), (f"s{i}", tuple(first.shape))]
+            uses.append(f"numba.carray(pointer(a{i}[p]), s{i}, np.{first.dtype.type.__name__})")
+            continue
         kinds = {numba.typeof(a) for a in seen}
         kind = next(iter(kinds)).copy(readonly=True) if len(kinds) > 1 else kinds.pop()
         if any(k.copy(readonly=True) != kind for k in kinds):
@@ -157,9 +152,9 @@ def _passed(operands: list[list[Operand]]) -> tuple[list[str], list[Any]] | None
         listed = List.empty_list(kind)
         for array in seen:
             listed.append(array)
-        names.append(f"v{i}")
-        values.append(listed)
-    return names, values
+        params.append((f"v{i}", listed))
+        uses.append(f"v{i}[p]")
+    return params, uses
 
 
 def _same(a: Operand, b: Operand) -> bool:
@@ -169,4 +164,3 @@ def _same(a: Operand, b: Operand) -> bool:
                 and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
                 and a.shape == b.shape and a.strides == b.strides)
     return type(a) is type(b) and a == b
-

@@ -1,59 +1,86 @@
 """What a compiled scan loop (gorgon_numba.loop) calls besides Numba kernels: numpy's own
-CBLAS GEMM through ctypes (so a matmul in the loop runs exactly the BLAS numpy's matmul
-runs, with the thread count threadpoolctl sets), and copies between arrays of one to
-three axes."""
+CBLAS GEMM, copies between arrays of one to three axes, and `pointer`, which makes an
+address a pointer (the loop views each step's C-contiguous arrays from their addresses).
+
+The GEMM is the one numpy's matmul runs, with the thread count threadpoolctl sets:
+numpy's BLAS library (found through threadpoolctl) exports `scipy_cblas_sgemm64_` and
+`scipy_cblas_dgemm64_` (or `cblas_sgemm64_`, `cblas_dgemm64_`), the 64-bit-integer CBLAS
+of numpy's wheels. Their addresses are given to LLVM under names of ours, so that the
+compiled functions calling them are cached on disk like any kernel. Without such a
+library `GEMMS` is empty and loops holding a matmul are declined.
+"""
 
 from __future__ import annotations
 
 import ctypes
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import llvmlite.binding as llvm
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
-GEMMS = {"float32": "sgemm", "float64": "dgemm"}
+SYMBOLS = {"float32": "gorgon_numba_cblas_sgemm64", "float64": "gorgon_numba_cblas_dgemm64"}
 
 
-@functools.lru_cache(maxsize=None)
-def numpy_cblas(name: str) -> Any:
-    """numpy's CBLAS function `cblas_<name>` (ctypes, argument types set), or None when
-    numpy's BLAS cannot be found or exports no such symbol."""
+def _numpy_blas_paths() -> list[str]:
     try:
         from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    paths = [info["filepath"] for info in threadpool_info()
-             if info.get("user_api") == "blas" and "numpy" in info.get("filepath", "")]
-    for path in paths:
+    except ImportError:  # pragma: no cover - a dependency of gorgon-numba
+        return []
+    return [info["filepath"] for info in threadpool_info()
+            if info.get("user_api") == "blas" and "numpy" in info.get("filepath", "")]
+
+
+def _register_symbols() -> set[str]:
+    """Give LLVM numpy's 64-bit CBLAS sgemm and dgemm under SYMBOLS' names; the dtypes found."""
+    found = set()
+    for path in _numpy_blas_paths():
         library = ctypes.CDLL(path)
-        for prefix, suffix, integer in (("scipy_cblas_", "64_", ctypes.c_int64), ("cblas_", "64_", ctypes.c_int64),
-                                        ("scipy_cblas_", "", ctypes.c_int), ("cblas_", "", ctypes.c_int)):
-            function = getattr(library, f"{prefix}{name}{suffix}", None)
-            if function is not None:
-                real = ctypes.c_float if name.startswith("s") else ctypes.c_double
-                function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, integer, integer, integer, real,
-                                     ctypes.c_void_p, integer, ctypes.c_void_p, integer, real, ctypes.c_void_p,
-                                     integer]
-                function.restype = None
-                return function
-    return None
+        for dtype, letter in (("float32", "s"), ("float64", "d")):
+            for name in (f"scipy_cblas_{letter}gemm64_", f"cblas_{letter}gemm64_"):
+                function = getattr(library, name, None)
+                if function is not None and dtype not in found:
+                    llvm.add_symbol(SYMBOLS[dtype], ctypes.cast(function, ctypes.c_void_p).value)
+                    found.add(dtype)
+    return found
 
 
-@functools.lru_cache(maxsize=None)
-def _gemm(dtype: str) -> Callable[..., None] | None:
-    function = numpy_cblas(GEMMS[dtype])
-    if function is None:
-        return None
+def _signature(real: types.Type) -> types.Type:
+    i = types.int64
+    return types.void(types.intc, types.intc, types.intc, i, i, i, real, types.voidptr, i, types.voidptr, i,
+                      real, types.voidptr, i)
 
-    @numba.njit(nogil=True, cache=False)
-    def gemm(a, b, out, trans_a, trans_b, m, n, k, lda, ldb, ldc):  # pragma: no cover - compiled by numba
-        function(ROW_MAJOR, trans_a, trans_b, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb, 0.0,
-                 out.ctypes.data, ldc)
 
-    return gemm
+_found = _register_symbols()
+_sgemm = types.ExternalFunction(SYMBOLS["float32"], _signature(types.float32))
+_dgemm = types.ExternalFunction(SYMBOLS["float64"], _signature(types.float64))
+
+
+@numba.njit(nogil=True, cache=True)
+def gemm32(a, b, out, trans_a, trans_b, m, n, k, lda, ldb, ldc):  # pragma: no cover - compiled by numba
+    _sgemm(ROW_MAJOR, trans_a, trans_b, m, n, k, 1.0, a.ctypes, lda, b.ctypes, ldb, 0.0, out.ctypes, ldc)
+
+
+@numba.njit(nogil=True, cache=True)
+def gemm64(a, b, out, trans_a, trans_b, m, n, k, lda, ldb, ldc):  # pragma: no cover - compiled by numba
+    _dgemm(ROW_MAJOR, trans_a, trans_b, m, n, k, 1.0, a.ctypes, lda, b.ctypes, ldb, 0.0, out.ctypes, ldc)
+
+
+GEMMS = {dtype: name for dtype, name in (("float32", "gemm32"), ("float64", "gemm64")) if dtype in _found}
+"""dtype -> the name of this module's GEMM for it, for the dtypes numpy's BLAS has."""
+
+
+@intrinsic
+def pointer(typingctx, address):  # pragma: no cover - runs at Numba's compile time
+    """The uint64 `address` as a void pointer (for numba.carray)."""
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], ir.IntType(8).as_pointer())
+    return types.voidptr(types.uint64), codegen
 
 
 def _operand(array: np.ndarray, transposed: bool) -> tuple[int, int] | None:
@@ -72,51 +99,49 @@ def _operand(array: np.ndarray, transposed: bool) -> tuple[int, int] | None:
     return None
 
 
-def gemm_for(op: Any, arrays: Sequence[np.ndarray], out: np.ndarray) -> tuple[Callable[..., None], list[int]] | None:
-    """The compiled GEMM computing matmul `op` of two matrices into `out`, and the numbers
-    it takes after the arrays; None for other shapes, dtypes or layouts."""
+def gemm_for(op: Any, arrays: Sequence[np.ndarray], out: np.ndarray) -> tuple[str, list[int]] | None:
+    """The name of this module's GEMM computing matmul `op` of two matrices into `out`,
+    and the numbers it takes after the arrays; None for other shapes, dtypes or layouts."""
     if len(arrays) != 2 or any(a.ndim != 2 for a in (*arrays, out)):
         return None
     a, b = arrays
     dtype = out.dtype.name
     if dtype not in GEMMS or a.dtype != out.dtype or b.dtype != out.dtype or out.size == 0 or a.size == 0:
         return None
-    gemm = _gemm(dtype)
     left, right = _operand(a, op.transpose_a), _operand(b, op.transpose_b)
-    if gemm is None or left is None or right is None or out.strides[1] != out.itemsize:
+    if left is None or right is None or out.strides[1] != out.itemsize:
         return None
     m, n = out.shape
-    k = a.shape[0] if op.transpose_a else a.shape[1]
-    ldc = max(out.strides[0] // out.itemsize, n)
     if out.strides[0] % out.itemsize or (m > 1 and out.strides[0] < n * out.itemsize):
         return None
-    return gemm, [left[0], right[0], m, n, k, left[1], right[1], ldc]
+    k = a.shape[0] if op.transpose_a else a.shape[1]
+    return GEMMS[dtype], [left[0], right[0], m, n, k, left[1], right[1], max(out.strides[0] // out.itemsize, n)]
 
 
 @numba.njit(nogil=True, cache=True)
-def _copy1(target, value):  # pragma: no cover - compiled by numba
+def copy1(target, value):  # pragma: no cover - compiled by numba
     for i in range(target.shape[0]):
         target[i] = value[i]
 
 
 @numba.njit(nogil=True, cache=True)
-def _copy2(target, value):  # pragma: no cover - compiled by numba
+def copy2(target, value):  # pragma: no cover - compiled by numba
     for i in range(target.shape[0]):
         for j in range(target.shape[1]):
             target[i, j] = value[i, j]
 
 
 @numba.njit(nogil=True, cache=True)
-def _copy3(target, value):  # pragma: no cover - compiled by numba
+def copy3(target, value):  # pragma: no cover - compiled by numba
     for i in range(target.shape[0]):
         for j in range(target.shape[1]):
             for k in range(target.shape[2]):
                 target[i, j, k] = value[i, j, k]
 
 
-COPIES = {1: _copy1, 2: _copy2, 3: _copy3}
+COPIES = {1: copy1, 2: copy2, 3: copy3}
 
 
 def copy_into(ndim: int) -> Callable[..., None] | None:
-    """A compiled copy between arrays of `ndim` axes (one to three), else None."""
+    """This module's compiled copy between arrays of `ndim` axes (one to three), else None."""
     return COPIES.get(ndim)
