@@ -5,8 +5,8 @@ microseconds of dispatch (an LSTM step calls six to eight kernels). Here a kept 
 steps become one Numba function that calls every kernel of every step itself, without
 the GIL: Numba kernels directly, numpy ufunc steps as Numba's ufuncs (which may differ
 from numpy's in the last place for exp, tanh and the like), matmul through numpy's own
-BLAS (gorgon_numba.loop_blas), and an op that joins blocks (concat) and the copies after a
-step as loops. Steps holding anything else (another numpy kernel, a kernel that cannot be
+BLAS (gorgon_numba.loop_blas), a sum over a matrix's rows (a bias gradient inside a step),
+and an op that joins blocks (concat) and the copies after a step as loops. Steps holding anything else (another numpy kernel, a kernel that cannot be
 imported by name, arrays of other layouts from step to step) are declined and run from
 Python as before.
 
@@ -113,6 +113,8 @@ def _step_lines(ops: Sequence[Any], steps: Sequence[Callable], calls: Sequence[t
             if found is None:
                 return None
             call(f"gemm{k}", (HELPERS, found[0]), [*arrays, out, *found[1]])
+        elif loop_blas.sums_rows(op, arrays, out):
+            call(f"sum{k}", (HELPERS, "sum_rows"), [*arrays, out])
         elif op.blocks(*[TensorType(a.shape, a.dtype) for a in arrays]) is not None:
             blocks = op.blocks(*[TensorType(a.shape, a.dtype) for a in arrays])
             if not all(copy(view.view(out), part) for view, part in zip(blocks, arrays)):

@@ -1,5 +1,6 @@
 """What a compiled scan loop (gorgon_numba.loop) calls besides Numba kernels: numpy's own
-CBLAS GEMM, copies between arrays of one to three axes, and `pointer`, which makes an
+CBLAS GEMM, copies between arrays of one to three axes, a matrix summed over its rows,
+and `pointer`, which makes an
 address a pointer (the loop views each step's C-contiguous arrays from their addresses).
 
 The GEMM is the one numpy's matmul runs, with the thread count threadpoolctl sets:
@@ -137,6 +138,27 @@ def copy3(target, value):  # pragma: no cover - compiled by numba
         for j in range(target.shape[1]):
             for k in range(target.shape[2]):
                 target[i, j, k] = value[i, j, k]
+
+
+@numba.njit(nogil=True, cache=True)
+def sum_rows(x, out):  # pragma: no cover - compiled by numba
+    """out = x summed over axis 0, a row at a time in order, as numpy's sum over a
+    matrix's rows adds them."""
+    for j in range(out.shape[0]):
+        out[j] = x[0, j]
+    for i in range(1, x.shape[0]):
+        for j in range(out.shape[0]):
+            out[j] += x[i, j]
+
+
+def sums_rows(op: Any, arrays: Sequence[np.ndarray], out: np.ndarray) -> bool:
+    """Whether `op` is a sum over axis 0 of a float matrix with rows (a bias gradient
+    summed over the batch inside a step), which `sum_rows` computes."""
+    if op.name != "sum" or len(arrays) != 1 or tuple(op.params.get("axis") or ()) != (0,):
+        return False
+    (x,) = arrays
+    return (not op.params.get("keepdims") and x.ndim == 2 and out.ndim == 1 and x.shape[0] > 0
+            and x.dtype == out.dtype and out.dtype.name in ("float32", "float64"))
 
 
 COPIES = {1: copy1, 2: copy2, 3: copy3}

@@ -243,3 +243,42 @@ def test_the_lisp_machine_runs_its_scans_from_python_with_the_same_values(monkey
     assert {id(plan) for plan in plans(machine)} == kept
     for node, expected in zip(nodes, looped):
         np.testing.assert_allclose(node.value, expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_gorgon_layers_recurrent_scans_run_as_compiled_loops(kind, monkeypatch):
+    import gorgon_layers as nn
+
+    layer = getattr(nn, kind)(3, 4, num_layers=2)
+    found = {}
+    for compiled in (True, False):
+        if not compiled:
+            monkeypatch.setattr(plan_module, "loop_maker", lambda backends: (None, None))
+        g = G.Graph()
+        x = G.tensor(g, G.Float32, (5, 7, 3), value=np.random.default_rng(1).standard_normal((5, 7, 3)).astype(np.float32))
+        out, _ = layer(x)
+        cost = G.sum(out * out)
+        grads = G.grad(cost, *layer.parameter_nodes(g))
+        machine = G.TapeMachine(g, backends=NUMBA)
+        machine.run_all()
+        mine = [plan for body in bodies(machine) for key, kept in body._plans.items() if key[1] == NUMBA
+                for plan in kept.values() if plan.machine.backends == NUMBA]
+        found[compiled] = [cost.value.copy()] + [grad.value.copy() for grad in grads]
+        if compiled:  # both layers' forward and gradient scans (a GRU's sums its bias gradient in the loop)
+            assert len(mine) >= 4 and all(plan.compiled is not None for plan in mine)
+    for looped, stepped in zip(found[True], found[False]):
+        np.testing.assert_allclose(looped, stepped, rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_loop_row_sum_equals_numpy_sum_over_axis_0(dtype):
+    x = np.random.default_rng(5).standard_normal((7, 9)).astype(dtype)
+    out = np.empty(9, dtype)
+    loop_blas.sum_rows(x, out)
+    np.testing.assert_array_equal(out, x.sum(axis=0))
+    from gorgon_ops_core.reduce import Sum
+
+    assert loop_blas.sums_rows(Sum(axis=(0,), keepdims=False), [x], out)
+    assert not loop_blas.sums_rows(Sum(axis=(0,), keepdims=True), [x], out[None])
+    assert not loop_blas.sums_rows(Sum(axis=(1,), keepdims=False), [x], np.empty(7, dtype))
+    assert not loop_blas.sums_rows(Sum(axis=(0,), keepdims=False), [x.astype(np.int64)], np.empty(9, np.int64))
