@@ -56,7 +56,9 @@ def make_loop(ops: Sequence[Any], plan: Any) -> Callable[[], None] | None:
         return None
     params, uses = passed
     imports["pointer"] = (HELPERS, "pointer")
-    source = ["import numba", "import numpy as np"]
+    from gorgon_numba import loop_blas
+
+    source = ["import numba", "import numpy as np", f"# loop_blas {loop_blas.VERSION}: a new version, a new loop"]
     source += [f"from {module} import {name} as {alias}" for alias, (module, name) in sorted(imports.items())]
     source += ["", "", "@numba.njit(nogil=True, cache=True)",
                "def loop(steps, " + ", ".join(name for name, _ in params) + "):", "    for p in range(steps):"]

@@ -14,7 +14,9 @@ library `GEMMS` is empty and loops holding a matmul are declined.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import llvmlite.binding as llvm
@@ -25,6 +27,7 @@ from numba import types
 from numba.extending import intrinsic
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
+VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]  # in generated loops' sources
 SYMBOLS = {"float32": "gorgon_numba_cblas_sgemm64", "float64": "gorgon_numba_cblas_dgemm64"}
 
 

@@ -5,6 +5,8 @@ the loop cannot call runs from Python; the loop's GEMM equals numpy's matmul ove
 layout a body hands it, and its copies equal numpy's."""
 
 import importlib
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,6 +113,8 @@ def test_one_loop_function_serves_every_length():
         np.testing.assert_allclose(h.value, expected, rtol=1e-12, atol=1e-14)
     assert len(plans(machine)) == 3 and all(plan.compiled.func is compiled for plan in plans(machine))
     assert len(compiled.signatures) == signatures  # no new machine code for a new length
+    source = Path(sys.modules[compiled.py_func.__module__].__file__).read_text()
+    assert loop_blas.VERSION in source  # a changed loop_blas makes a new loop
 
 
 def test_a_body_with_a_kernel_the_loop_cannot_call_runs_from_python():
