@@ -20,7 +20,7 @@ import functools
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -79,17 +79,24 @@ def _warn_unknown(chosen: tuple[str, ...]) -> None:
                           BackendWarning, stacklevel=4)
 
 
+def _say_once(broken: Hashable | None, said: Hashable, message: str) -> None:
+    """Mark `broken` as not to be used again (when given) and warn `message` once per
+    `said` (a BackendWarning, also kept in `failures`), pointing at the reporter's caller."""
+    with _lock:
+        if broken is not None:
+            _broken.add(broken)
+        if said in _reported:
+            return
+        _reported.add(said)
+        failures.append(message)
+    warnings.warn(message, BackendWarning, stacklevel=4)
+
+
 def report(op: Op, backend: str, reason: str) -> None:
     """Say once per op and backend that `backend`'s kernel for `op` is replaced by numpy
     (and stop using it for that op)."""
-    with _lock:
-        _broken.add((op, backend))
-        if (str(op), backend) in _reported:
-            return
-        _reported.add((str(op), backend))
-        message = f"op {op}: the {backend} kernel {reason}; using the numpy kernel instead"
-        failures.append(message)
-    warnings.warn(message, BackendWarning, stacklevel=3)
+    _say_once((op, backend), (str(op), backend),
+              f"op {op}: the {backend} kernel {reason}; using the numpy kernel instead")
 
 
 def usable(op: Op, make: Callable[..., Any] | None = None) -> bool:
@@ -165,14 +172,8 @@ def solver_kernel(solver: Any, param: TensorType, backends: Sequence[str]) -> tu
 def report_solver(name: str, backend: str, reason: str) -> None:
     """Say once that `backend`'s update kernel for solver `name` is replaced by the
     solver's own rule (and stop using it)."""
-    with _lock:
-        _broken.add((name, backend))
-        if (name, backend) in _reported:
-            return
-        _reported.add((name, backend))
-        message = f"{name}: the {backend} update kernel {reason}; using the solver's own rule instead"
-        failures.append(message)
-    warnings.warn(message, BackendWarning, stacklevel=3)
+    _say_once((name, backend), (name, backend),
+              f"{name}: the {backend} update kernel {reason}; using the solver's own rule instead")
 
 
 def types_of(arrays: Sequence[np.ndarray]) -> tuple[TensorType, ...]:
@@ -182,13 +183,8 @@ def types_of(arrays: Sequence[np.ndarray]) -> tuple[TensorType, ...]:
 def report_loop(body: str, backend: str | None, reason: str) -> None:
     """Say once per scan body and backend that `backend`'s compiled loop of its steps is
     replaced by running them from Python."""
-    with _lock:
-        if (body, backend) in _reported:
-            return
-        _reported.add((body, backend))
-        message = f"scan body {body}: the {backend} loop {reason}; running its steps from Python instead"
-        failures.append(message)
-    warnings.warn(message, BackendWarning, stacklevel=3)
+    _say_once(None, ("scan loop", body, backend),
+              f"scan body {body}: the {backend} loop {reason}; running its steps from Python instead")
 
 
 class Fallback:
