@@ -12,10 +12,11 @@ that is not an op's own buffer (a placeholder passed on, a view, a value that is
 results at once) is copied after its step. A run is then one loop over ready kernels.
 
 Where the machine's preferred backend compiles scan loops (it registers a maker under
-LOOP), the steps of a plan that is kept (a TapeMachine's) become one call of the backend's: gorgon-numba runs every kernel of
-every step from one Numba function, without a Python call per kernel. A step it cannot
-compile keeps the whole plan on the Python loop; a compiled loop that raises is reported
-once and the plan runs its steps from Python again, from the first.
+LOOP), the steps of a plan that is kept (a TapeMachine's) become one call of the
+backend's: gorgon-numba runs every kernel of every step from one Numba function, without
+a Python call per kernel. A step it cannot compile keeps the whole plan on the Python
+loop; a compiled loop that raises is reported once and the plan runs its steps from
+Python again, from the first.
 
 A plan is kept per binding (the arrays' addresses, shapes and strides) and number of
 steps when the scan writes into its caller's buffer (a TapeMachine's, the same at every
@@ -46,9 +47,8 @@ PLAN_LENGTHS = 64  # plans kept per binding, one per number of steps
 
 LOOP = "scan_loop"
 """The name a backend registers a scan-loop compiler under: `make(ops, plan)` returns one
-call running all of a plan's steps (per step, each kernel of `ops` as in `plan.steps`,
-over `plan.calls`' (input arrays, output), then the copies in `plan.copies`), or None to
-decline."""
+call running all of a plan's steps (per step p, each kernel of `ops` as in `plan.steps[p]`,
+over `plan.arguments(p)`, then the copies in `plan.copies[p]`), or None to decline."""
 
 
 def loop_maker(backends: Sequence[str]) -> tuple[str | None, Callable[..., Callable[[], object] | None] | None]:
@@ -124,7 +124,6 @@ class Plan:
         self.fallbacks: list[list] = []
         self.copies: list[list] = []
         self.arrays: list[list] = []
-        self.calls: list[list[tuple[list[np.ndarray], np.ndarray]]] = []
         self._templates: dict[int, tuple] = {}
         nc = len(body.carries)
         for p, t in enumerate(order):
@@ -147,6 +146,11 @@ class Plan:
         except Exception as exc:  # a backend must never break a machine
             report_loop(self.body.name, self.loop_backend, f"failed to compile ({type(exc).__name__}: {exc})")
             return None
+
+    def arguments(self, p: int) -> list[tuple[list[np.ndarray], np.ndarray]]:
+        """Step `p`'s (input arrays, output) of each kernel, in the order of `steps[p]`."""
+        registers = self.arrays[p]
+        return [([registers[a] for a in ins.args], registers[ins.out]) for ins in self.instructions]
 
     def _carries(self, order: list[int], per_step: Sequence[np.ndarray], stored: bool) -> list[list]:
         """Where the carried state each step starts from lives (and the one after the last
@@ -174,7 +178,7 @@ class Plan:
         for ins in self.views:
             registers[ins.out] = ins.term.op.view(*[registers[a] for a in ins.args])
         mode, backends = self.machine.mode, self.machine.backends
-        row, falls, calls = [], [], []
+        row, falls = [], []
         for k, ins in enumerate(self.instructions):
             arrays, out = [registers[a] for a in ins.args], registers[ins.out]
             if k in self._templates:
@@ -184,9 +188,7 @@ class Plan:
                 self._templates[k] = run_step, fallback, arrays, out
             row.append(run_step)
             falls.append(fallback)
-            calls.append((arrays, out))
         self.steps.append(row)
-        self.calls.append(calls)
         self.fallbacks.append(falls)
         self.copies.append([(target, registers[r]) for target, r in copies])
         self.arrays.append(registers)

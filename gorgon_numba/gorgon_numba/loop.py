@@ -32,6 +32,7 @@ from numba.core.registry import CPUDispatcher
 from numba.typed import List
 
 from gorgon import TensorType
+from gorgon_numba import loop_blas
 from gorgon_numba.cache import load
 
 Operand = Any  # an array or a number
@@ -39,13 +40,13 @@ HELPERS = "gorgon_numba.loop_blas"
 
 
 def make_loop(ops: Sequence[Any], plan: Any) -> Callable[[], None] | None:
-    """One call running all of `plan`'s steps (its `steps`, `calls` and `copies`, one
-    entry per step, one per instruction of `ops`), or None when a step cannot be compiled."""
+    """One call running all of `plan`'s steps (its `steps`, `arguments(p)` and `copies`,
+    per step, one entry per instruction of `ops`), or None when a step cannot be compiled."""
     if not plan.steps:
         return None
     template, operands = None, []
     for p in range(len(plan.steps)):
-        found = _step_lines(ops, plan.steps[p], plan.calls[p], plan.copies[p])
+        found = _step_lines(ops, plan.steps[p], plan.arguments(p), plan.copies[p])
         if found is None or (template is not None and found[:2] != template):
             return None
         template = found[:2]
@@ -56,8 +57,6 @@ def make_loop(ops: Sequence[Any], plan: Any) -> Callable[[], None] | None:
         return None
     params, uses = passed
     imports["pointer"] = (HELPERS, "pointer")
-    from gorgon_numba import loop_blas
-
     source = ["import numba", "import numpy as np", f"# loop_blas {loop_blas.VERSION}: a new version, a new loop"]
     source += [f"from {module} import {name} as {alias}" for alias, (module, name) in sorted(imports.items())]
     source += ["", "", "@numba.njit(nogil=True, cache=True)",
@@ -84,8 +83,6 @@ def _step_lines(ops: Sequence[Any], steps: Sequence[Callable], calls: Sequence[t
                 ) -> tuple[list[str], dict[str, tuple[str, str]], list[Operand]] | None:
     """One step as source lines over operand slots `{i}`, the imports the lines name, and
     its operands; None when a kernel is none of the kinds compiled here."""
-    from gorgon_numba import loop_blas
-
     lines: list[str] = []
     imports: dict[str, tuple[str, str]] = {}
     operands: list[Operand] = []
@@ -117,12 +114,10 @@ def _step_lines(ops: Sequence[Any], steps: Sequence[Callable], calls: Sequence[t
             call(f"gemm{k}", (HELPERS, found[0]), [*arrays, out, *found[1]])
         elif loop_blas.sums_rows(op, arrays, out):
             call(f"sum{k}", (HELPERS, "sum_rows"), [*arrays, out])
-        elif op.blocks(*[TensorType(a.shape, a.dtype) for a in arrays]) is not None:
-            blocks = op.blocks(*[TensorType(a.shape, a.dtype) for a in arrays])
-            if not all(copy(view.view(out), part) for view, part in zip(blocks, arrays)):
-                return None
         else:
-            return None
+            blocks = op.blocks(*[TensorType(a.shape, a.dtype) for a in arrays])
+            if blocks is None or not all(copy(view.view(out), part) for view, part in zip(blocks, arrays)):
+                return None
     if not all(copy(target, value) for target, value in copies):
         return None
     return lines, imports, operands
