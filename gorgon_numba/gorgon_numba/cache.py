@@ -43,6 +43,13 @@ def cache_dir() -> Path:
     return fallback
 
 
+def file_version(path: str) -> str:
+    """A short hash of a helper module's file, which the generated sources that import it
+    hold, so that an edited helper makes new modules rather than reuse machine code cached
+    with the old one."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
 def load(source: str) -> ModuleType:
     """The module of `source`, written to the cache folder the first time and imported."""
     digest = hashlib.sha256(source.encode()).hexdigest()[:24]

@@ -1,7 +1,7 @@
 """What a compiled scan loop (gorgon_numba.loop) calls besides Numba kernels: numpy's own
 CBLAS GEMM, copies between arrays of one to three axes, a matrix summed over its rows,
-and `pointer`, which makes an
-address a pointer (the loop views each step's C-contiguous arrays from their addresses).
+and `pointer`, which makes an address a pointer (the loop views each step's C-contiguous
+arrays from their addresses).
 
 The GEMM is the one numpy's matmul runs, with the thread count threadpoolctl sets:
 numpy's BLAS library (found through threadpoolctl) exports `scipy_cblas_sgemm64_` and
@@ -14,9 +14,7 @@ library `GEMMS` is empty and loops holding a matmul are declined.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import llvmlite.binding as llvm
@@ -26,8 +24,10 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from gorgon_numba.cache import file_version
+
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
-VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]  # in generated loops' sources
+VERSION = file_version(__file__)  # in generated loops' sources
 SYMBOLS = {"float32": "gorgon_numba_cblas_sgemm64", "float64": "gorgon_numba_cblas_dgemm64"}
 
 
