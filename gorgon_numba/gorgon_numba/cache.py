@@ -46,7 +46,8 @@ def cache_dir() -> Path:
 def file_version(path: str) -> str:
     """A short hash of a helper module's file, which the generated sources that import it
     hold, so that an edited helper makes new modules rather than reuse machine code cached
-    with the old one."""
+    with the old one (vector_math computes its own the same way, kept as it is so that its
+    kernels' cached machine code stays valid)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
